@@ -1,0 +1,321 @@
+"""Containers: run, lifecycle, logs, exec, top, inspect, list."""
+
+from __future__ import annotations
+
+import socket
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+
+from . import specs
+from .errors import Conflict, ContainersError, ImageNotFound, NotFound, PortInUse
+from .records import Container, ExecResult, Port, _ports_from_inspect
+from .streams import LogLine, Stream, multiplexed_lines
+
+if TYPE_CHECKING:
+    import pandas
+
+    from .client import Engine
+
+LIST_COLUMNS = ["id", "name", "image", "command", "created", "status", "state", "ports"]
+
+
+def _command(value: str | Sequence[str] | None) -> list[str] | None:
+    if value is None or isinstance(value, (list, tuple)):
+        return list(value) if value is not None else None
+    import shlex
+
+    return shlex.split(value)
+
+
+class Containers:
+    def __init__(self, engine: "Engine"):
+        self._engine = engine
+        self._api = engine.api
+
+    # -- reading ---------------------------------------------------------------
+    def list(self, all: bool = False, filters: Mapping | Iterable[str] | None = None) -> list[Container]:
+        """Containers as records, in ONE engine call (no inspect per container)."""
+        with self._engine.translated("ps"):
+            rows = self._api.containers(all=all, filters=specs.parse_filters(filters))
+        return [Container.from_list(row) for row in rows]
+
+    def frame(self, all: bool = False, filters: Mapping | Iterable[str] | None = None) -> "pandas.DataFrame":
+        """The listing as a DataFrame: id, name, image, command, created, status, state, ports."""
+        import pandas as pd
+
+        with self._engine.translated("ps"):
+            rows = self._api.containers(all=all, filters=specs.parse_filters(filters))
+        names = [(r.get("Names") or [""])[0].lstrip("/") for r in rows]
+        ports = [", ".join(str(p) for p in Container.from_list(r).ports) if r.get("Ports") else ""
+                 for r in rows]
+        frame = pd.DataFrame({
+            "id": [r["Id"][:12] for r in rows], "name": names,
+            "image": [r.get("Image", "") for r in rows], "command": [r.get("Command", "") for r in rows],
+            "created": pd.to_datetime([r.get("Created", 0) for r in rows], unit="s", utc=True),
+            "status": [r.get("Status", "") for r in rows], "state": [r.get("State", "") for r in rows],
+            "ports": ports}, columns=LIST_COLUMNS)
+        return frame
+
+    def inspect(self, ref: str) -> dict:
+        with self._engine.translated("inspect", "container", ref):
+            return self._api.inspect_container(ref)
+
+    def get(self, ref: str) -> Container:
+        return Container.from_inspect(self.inspect(ref))
+
+    def exists(self, ref: str) -> bool:
+        try:
+            self.inspect(ref)
+        except NotFound:
+            return False
+        return True
+
+    def logs(self, ref: str, *, tail: int | str | None = None, since=None, until=None,
+             timestamps: bool = False, stdout: bool = True, stderr: bool = True) -> str:
+        """The container's output so far, stdout and stderr interleaved."""
+        with self._log_stream(ref, follow=False, tail=tail, since=since, until=until,
+                              timestamps=timestamps, stdout=stdout, stderr=stderr) as lines:
+            return "".join(f"{line.time.isoformat() + ' ' if line.time else ''}{line.text}\n" for line in lines)
+
+    def follow_logs(self, ref: str, *, tail: int | str | None = None, since=None,
+                    timestamps: bool = False, stdout: bool = True, stderr: bool = True) -> Stream[LogLine]:
+        """A closeable stream of ``LogLine`` that ends when the container stops.
+
+        It raises ``EngineUnavailable`` if the engine goes away meanwhile.
+        """
+        return self._log_stream(ref, follow=True, tail=tail, since=since, timestamps=timestamps,
+                                stdout=stdout, stderr=stderr)
+
+    def _log_stream(self, ref, *, follow, tail, since, timestamps, stdout, stderr, until=None):
+        tty = bool(self.inspect(ref)["Config"].get("Tty"))
+        params = {"follow": follow, "stdout": stdout, "stderr": stderr, "timestamps": timestamps,
+                  "tail": "all" if tail in (None, "all") else int(tail)}
+        if since is not None:
+            params["since"] = int(specs.parse_since(since))
+        if until is not None:
+            params["until"] = int(specs.parse_since(until))
+        with self._engine.translated("logs", "container", ref):
+            # docker-py's logs() drops which stream a frame came from; read the frames ourselves
+            response = self._api._get(self._api._url("/containers/{0}/logs", ref), params=params,
+                                      stream=True, timeout=None)
+            self._api._raise_for_status(response)
+        return Stream(multiplexed_lines(response.raw, tty, timestamps), response,
+                      on_end=self._engine.ensure_alive)
+
+    def top(self, ref: str, ps_args: str | None = None) -> list[dict]:
+        """The container's processes, one dict per process keyed by ps's column titles."""
+        with self._engine.translated("top", "container", ref):
+            answer = self._api.top(ref, ps_args=ps_args)
+        titles = answer.get("Titles") or []
+        return [dict(zip(titles, row)) for row in answer.get("Processes") or []]
+
+    def port(self, ref: str) -> tuple[Port, ...]:
+        """Published ports, as ``docker port`` shows them."""
+        ports = _ports_from_inspect(self.inspect(ref)["NetworkSettings"].get("Ports"))
+        return tuple(p for p in ports if p.host_port is not None)
+
+    # -- creating --------------------------------------------------------------
+    def create(self, image: str, command: str | Sequence[str] | None = None, *,
+               name: str | None = None, entrypoint: str | Sequence[str] | None = None,
+               env: Mapping | Iterable[str] | None = None, ports: Iterable[str] | Mapping | None = None,
+               volumes: Iterable[str] | None = None, labels: Mapping | Iterable[str] | None = None,
+               workdir: str | None = None, user: str | None = None, restart: str | None = None,
+               cpus: float | None = None, memory: str | int | None = None, network: str | None = None,
+               auto_remove: bool = False, tty: bool = False, stdin_open: bool = False,
+               hostname: str | None = None, privileged: bool = False,
+               pull: str = "missing", on_progress: Callable | None = None) -> Container:
+        """Create (not start) a container, pulling the image first when it is
+        missing and ``pull="missing"`` (the CLI's default); ``pull="never"`` does not."""
+        if pull not in {"missing", "never", "always"}:
+            raise specs.InvalidArgument(f"invalid pull policy {pull!r}: use missing, never or always")
+        bindings = specs.parse_ports(ports)
+        binds, anonymous = specs.parse_volumes(volumes)
+        host_config = self._api.create_host_config(
+            port_bindings=bindings or None, binds=binds or None, auto_remove=auto_remove,
+            restart_policy=specs.parse_restart(restart), nano_cpus=int(cpus * 1e9) if cpus else None,
+            mem_limit=specs.parse_bytes(memory), network_mode=network, privileged=privileged)
+        config = dict(
+            image=image, command=_command(command), name=name, entrypoint=_command(entrypoint),
+            environment=specs.parse_env(env) or None, working_dir=workdir, user=user or None,
+            labels={**self._engine.labels, **specs.parse_labels(labels)}, tty=tty, stdin_open=stdin_open,
+            hostname=hostname, ports=[tuple(k.split("/")) for k in bindings] or None,
+            volumes=anonymous + [b.split(":")[1] for b in binds] or None, host_config=host_config)
+        if pull == "always":
+            self._engine.images.pull(image, on_progress=on_progress)
+        try:
+            return self._create(config)
+        except NotFound:
+            if self._engine.images.exists(image):
+                raise  # something else is missing, e.g. the network
+            if pull == "never":
+                raise ImageNotFound(f"image {image!r} is not on this engine; pull or build it first",
+                                    status=404, operation="create", target=image) from None
+        self._engine.images.pull(image, on_progress=on_progress)
+        return self._create(config)
+
+    def _create(self, config: dict) -> Container:
+        name = config.get("name")
+        try:
+            with self._engine.translated("create", "image", config["image"]):
+                answer = self._api.create_container(**config)
+        except Conflict as exc:
+            if name and exc.status == 409:
+                raise Conflict(f"the name {name!r} is already in use; remove or rename that container, "
+                               "or choose another name", status=409, operation="create", target=name) from None
+            raise
+        except specs.InvalidArgument as exc:
+            raise type(exc)(f"{exc} (image {config['image']!r})" if "reference" in str(exc) else str(exc),
+                            status=exc.status, operation="create", target=config["image"]) from None
+        return Container.from_inspect(self.inspect(answer["Id"]))
+
+    def run(self, image: str, command: str | Sequence[str] | None = None, *,
+            detach: bool = True, **options: Any) -> Container:
+        """Create and start a container (see ``create`` for the options).
+
+        A container that cannot start (port in use, bad mount) is removed again,
+        so a failed run leaves nothing behind. With ``detach=False`` it waits for
+        the container to exit and returns it in its final state.
+        """
+        container = self.create(image, command, **options)
+        self._start_or_remove(container)
+        if not detach:
+            self.wait(container.id)
+            if options.get("auto_remove"):
+                return container
+        return self.get(container.id)
+
+    def _start_or_remove(self, container: Container) -> None:
+        try:
+            self.start(container.id)
+        except ContainersError as exc:
+            busy = self._ports_in_use(container) if exc.status == 500 else []
+            self.remove(container.id, force=True, volumes=True, missing_ok=True)
+            if busy:
+                raise PortInUse(f"port {busy[0]} is already allocated; choose another host port "
+                                "or stop what uses it", status=exc.status, operation="start",
+                                target=busy[0]) from None
+            raise
+
+    @staticmethod
+    def _ports_in_use(container: Container) -> list[str]:
+        """The fixed host ports of ``container`` that something already holds here."""
+        bindings = (container.raw.get("HostConfig") or {}).get("PortBindings") or {}
+        busy = []
+        for key, entries in bindings.items():
+            proto = key.partition("/")[2] or "tcp"
+            for entry in entries or []:
+                ip, port = entry.get("HostIp") or "0.0.0.0", entry.get("HostPort")
+                if not port or proto == "sctp":
+                    continue
+                family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+                kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
+                with socket.socket(family, kind) as probe:
+                    try:
+                        probe.bind((ip, int(port)))
+                    except OSError:
+                        busy.append(f"{ip}:{port}")
+        return busy
+
+    # -- lifecycle -------------------------------------------------------------
+    def start(self, ref: str) -> None:
+        with self._engine.translated("start", "container", ref):
+            self._api.start(ref)
+
+    def stop(self, ref: str, timeout: int | None = None) -> None:
+        """Stop a container; stopping a stopped one is not an error."""
+        with self._engine.translated("stop", "container", ref):
+            self._api.stop(ref, timeout=timeout)
+
+    def restart(self, ref: str, timeout: int | None = None) -> None:
+        with self._engine.translated("restart", "container", ref):
+            self._api.restart(ref, timeout=timeout)
+
+    def kill(self, ref: str, signal: str | int | None = None) -> None:
+        with self._engine.translated("kill", "container", ref):
+            self._api.kill(ref, signal=signal)
+
+    def pause(self, ref: str) -> None:
+        with self._engine.translated("pause", "container", ref):
+            self._api.pause(ref)
+
+    def unpause(self, ref: str) -> None:
+        with self._engine.translated("unpause", "container", ref):
+            self._api.unpause(ref)
+
+    def remove(self, ref: str, *, force: bool = False, volumes: bool = False,
+               missing_ok: bool = False) -> None:
+        try:
+            with self._engine.translated("rm", "container", ref):
+                self._api.remove_container(ref, force=force, v=volumes)
+        except NotFound:
+            if not missing_ok:
+                raise
+
+    def rename(self, ref: str, new_name: str) -> None:
+        try:
+            with self._engine.translated("rename", "container", ref):
+                self._api.rename(ref, new_name)
+        except Conflict as exc:
+            if exc.status == 409:
+                raise Conflict(f"the name {new_name!r} is already in use", status=409,
+                               operation="rename", target=new_name) from None
+            raise
+
+    def wait(self, ref: str, timeout: float | None = None, condition: str = "not-running") -> int:
+        """Block until the container stops; its exit code."""
+        import requests.exceptions
+
+        try:
+            with self._engine.translated("wait", "container", ref):
+                answer = self._api.wait(ref, timeout=timeout, condition=condition)
+        except requests.exceptions.ReadTimeout:
+            raise ContainersError(f"container {ref!r} was still running after {timeout} s",
+                                  operation="wait", target=ref) from None
+        return int(answer.get("StatusCode", -1))
+
+    def prune(self, filters: Mapping | Iterable[str] | None = None) -> dict:
+        """Remove stopped containers."""
+        with self._engine.translated("container prune"):
+            answer = self._api.prune_containers(filters=specs.parse_filters(filters))
+        return {"deleted": answer.get("ContainersDeleted") or [],
+                "space_reclaimed": int(answer.get("SpaceReclaimed") or 0)}
+
+    # -- exec ------------------------------------------------------------------
+    def _exec_create(self, ref, cmd, env, workdir, user, tty) -> str:
+        with self._engine.translated("exec", "container", ref):
+            return self._api.exec_create(ref, _command(cmd), environment=specs.parse_env(env) or None,
+                                         workdir=workdir, user=user or "", tty=tty)["Id"]
+
+    def exec(self, ref: str, cmd: str | Sequence[str], *, env=None, workdir: str | None = None,
+             user: str | None = None, tty: bool = False) -> ExecResult:
+        """Run ``cmd`` in a running container; its exit code and output."""
+        exec_id = self._exec_create(ref, cmd, env, workdir, user, tty)
+        with self._engine.translated("exec", "container", ref):
+            out, err = self._api.exec_start(exec_id, tty=tty, demux=True)
+            code = self._api.exec_inspect(exec_id)["ExitCode"]
+        decode = lambda b: (b or b"").decode("utf-8", "replace")  # noqa: E731
+        return ExecResult(exit_code=code, output=decode(out), stderr=decode(err))
+
+    def exec_stream(self, ref: str, cmd: str | Sequence[str], *, env=None, workdir: str | None = None,
+                    user: str | None = None, tty: bool = False) -> "ExecStream":
+        """Run ``cmd`` and stream its output lines; ``.exit_code`` once it ends."""
+        exec_id = self._exec_create(ref, cmd, env, workdir, user, tty)
+        with self._engine.translated("exec", "container", ref):
+            response = self._api.post(self._api._url("/exec/{0}/start", exec_id),
+                                      json={"Tty": tty, "Detach": False}, stream=True, timeout=None)
+            self._api._raise_for_status(response)
+        return ExecStream(self, exec_id, multiplexed_lines(response.raw, tty), response,
+                          on_end=self._engine.ensure_alive)
+
+    def exec_exit_code(self, exec_id: str) -> int | None:
+        with self._engine.translated("exec"):
+            return self._api.exec_inspect(exec_id)["ExitCode"]
+
+
+class ExecStream(Stream[LogLine]):
+    def __init__(self, containers: Containers, exec_id: str, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._containers, self.exec_id = containers, exec_id
+
+    @property
+    def exit_code(self) -> int | None:
+        return self._containers.exec_exit_code(self.exec_id)

@@ -1,0 +1,179 @@
+"""Closeable iterators of typed events.
+
+A ``Stream`` wraps one open HTTP response of the engine. It is an iterator and
+a context manager, and ``close()`` may be called from another thread (a Stop
+button) to end it: the iteration then simply stops. When the response ends
+because the engine went away, iteration raises ``EngineUnavailable`` instead
+of ending quietly or hanging.
+"""
+
+from __future__ import annotations
+
+import struct
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable, Generic, Iterable, Iterator, TypeVar
+
+from .errors import ContainersError
+from .records import _ts
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PullProgress:
+    """One progress line of a pull or a push; ``id`` is the layer."""
+    id: str | None
+    status: str
+    current: int | None = None
+    total: int | None = None
+
+    @classmethod
+    def from_raw(cls, data: dict) -> "PullProgress":
+        detail = data.get("progressDetail") or {}
+        return cls(id=data.get("id"), status=data.get("status", ""),
+                   current=detail.get("current"), total=detail.get("total"))
+
+
+@dataclass(frozen=True)
+class BuildLine:
+    """One line of a build's log; ``step`` is the step it belongs to."""
+    text: str
+    step: str | None = None
+
+
+@dataclass(frozen=True)
+class LogLine:
+    stream: str  # "stdout" or "stderr"
+    text: str
+    time: datetime | None = None
+
+
+class Stream(Generic[T], Iterator[T]):
+    """An iterator of ``T`` over one engine response; close it to stop.
+
+    ``items`` yields already-parsed events; ``response`` is the HTTP response
+    to shut down on ``close()``; ``on_end`` runs when the items end by
+    themselves (not by ``close()``) and may raise, e.g. when the engine is gone.
+    """
+
+    def __init__(self, items: Iterable[T], response: Any = None,
+                 on_end: Callable[[], None] | None = None):
+        self._items = iter(items)
+        self._response = response
+        self._on_end = on_end
+        self._closed = threading.Event()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
+
+    def __iter__(self) -> "Stream[T]":
+        return self
+
+    def __next__(self) -> T:
+        if self.closed:
+            raise StopIteration
+        try:
+            return next(self._items)
+        except StopIteration:
+            self._finish()
+            raise
+        except ContainersError:
+            self._shutdown()
+            raise
+        except Exception:  # the socket was shut under us, or the engine went away
+            self._finish()
+            raise StopIteration from None
+
+    def _finish(self) -> None:
+        ended_by_close = self.closed
+        self._shutdown()
+        if not ended_by_close and self._on_end is not None:
+            self._on_end()
+
+    def _shutdown(self) -> None:
+        self._closed.set()
+        response = self._response
+        if response is None:
+            return
+        try:  # shutting the socket wakes a reader blocked in another thread
+            sock = response.raw._fp.fp.raw._sock
+            sock.shutdown(2)
+        except Exception:
+            pass
+        try:
+            response.close()
+        except Exception:
+            pass
+
+    def close(self) -> None:
+        """End the stream; safe from any thread and more than once."""
+        self._shutdown()
+
+    def __enter__(self) -> "Stream[T]":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def json_lines(response) -> Iterator[dict]:
+    """Decoded JSON objects from a streamed engine response."""
+    import json
+
+    buffer = b""
+    for chunk in response.iter_content(chunk_size=None):
+        buffer += chunk
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            if line.strip():
+                yield json.loads(line)
+    if buffer.strip():
+        yield json.loads(buffer)
+
+
+def multiplexed_lines(raw, tty: bool, timestamps: bool = False) -> Iterator[LogLine]:
+    """Lines of a container's output from the engine's framed stream.
+
+    Without a TTY each frame has an 8-byte header naming stdout or stderr; with
+    one the bytes are plain stdout. Frames do not align with lines, so each
+    stream keeps its own partial line.
+    """
+    names = {1: "stdout", 2: "stderr"}
+    partial = {"stdout": b"", "stderr": b""}
+
+    def frames() -> Iterator[tuple[str, bytes]]:
+        while True:
+            if tty:
+                data = raw.read1(65536) if hasattr(raw, "read1") else raw.read(4096)
+                if not data:
+                    return
+                yield "stdout", data
+                continue
+            header = raw.read(8)
+            if len(header) < 8:
+                return
+            kind, length = struct.unpack(">BxxxL", header)
+            yield names.get(kind, "stdout"), raw.read(length)
+
+    def line(stream: str, data: bytes) -> LogLine:
+        text = data.decode("utf-8", "replace").rstrip("\r")
+        when = None
+        if timestamps and " " in text:
+            stamp, rest = text.split(" ", 1)
+            try:
+                when, text = _ts(stamp), rest
+            except ValueError:
+                pass
+        return LogLine(stream, text, when)
+
+    for stream, data in frames():
+        buffer = partial[stream] + data
+        *complete, partial[stream] = buffer.split(b"\n")
+        for piece in complete:
+            yield line(stream, piece)
+    for stream, rest in partial.items():
+        if rest:
+            yield line(stream, rest)

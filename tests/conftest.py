@@ -1,0 +1,163 @@
+"""Fixtures: a real engine, a FROM-scratch busybox image, a real registry.
+
+Everything a test creates carries this run's label, and the ``cleanup``
+fixture removes every container, network and volume with it after each test,
+also when the test failed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from jupyter_containers.engine import Engine, EngineUnavailable, PrivateEngine
+
+TEST_LABEL = "io.jupyter.containers.test"
+RUN_ID = uuid.uuid4().hex[:12]
+BUSYBOX = "jupyter-containers/busybox:test"
+BUSYBOX_DOCKERFILE = """\
+FROM scratch
+COPY busybox /bin/busybox
+RUN ["/bin/busybox", "--install", "-s", "/bin"]
+CMD ["sh"]
+"""
+
+
+def wait_for(condition, timeout: float = 10.0, interval: float = 0.05, message: str = "condition"):
+    """Poll ``condition`` until it returns something truthy; that value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {message}")
+        time.sleep(interval)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def static_busybox() -> str:
+    path = shutil.which("busybox") or "/bin/busybox"
+    out = subprocess.run(["ldd", path], capture_output=True, text=True)
+    if "not a dynamic executable" not in out.stdout + out.stderr:
+        pytest.fail(f"{path} is not static; install Debian's busybox-static (make test does)")
+    return path
+
+
+def build_busybox(engine: Engine, tag: str = BUSYBOX):
+    with tempfile.TemporaryDirectory() as context:
+        shutil.copy(static_busybox(), Path(context) / "busybox")
+        return engine.images.build(context, dockerfile=BUSYBOX_DOCKERFILE, tag=tag)
+
+
+@pytest.fixture(scope="session")
+def root_engine() -> Engine:
+    """The engine the suite runs against; the private one is started if none answers."""
+    try:
+        engine = Engine.connect()
+    except EngineUnavailable:
+        PrivateEngine().start()
+        engine = Engine.connect()
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="session")
+def engine(root_engine) -> Engine:
+    """The engine, labelling everything it creates with this run's label."""
+    return root_engine.with_labels({TEST_LABEL: RUN_ID})
+
+
+@pytest.fixture(scope="session")
+def busybox(engine):
+    """``jupyter-containers/busybox:test``, built FROM scratch through our own build API."""
+    return build_busybox(engine)
+
+
+@pytest.fixture(autouse=True)
+def cleanup(request):
+    """After each test, remove every container, network and volume it labelled."""
+    yield
+    if "root_engine" not in request.fixturenames:
+        return
+    engine = request.getfixturevalue("root_engine")
+    mine = [f"{TEST_LABEL}={RUN_ID}"]
+    try:
+        for container in engine.containers.list(all=True, filters={"label": mine}):
+            engine.containers.remove(container.id, force=True, volumes=True, missing_ok=True)
+        for network in engine.networks.list(filters={"label": mine}):
+            engine.networks.remove(network.id, missing_ok=True)
+        for volume in engine.volumes.list(filters={"label": mine}):
+            engine.volumes.remove(volume.name, force=True, missing_ok=True)
+    except EngineUnavailable:
+        pass
+
+
+@pytest.fixture
+def name():
+    """A container/volume/network name unique to this test."""
+    return f"jc-test-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory):
+    """A real registry (Debian's docker-registry) on 127.0.0.1; its host:port."""
+    binary = shutil.which("docker-registry")
+    if binary is None:
+        pytest.fail("docker-registry is not installed; `make test` installs it")
+    root = tmp_path_factory.mktemp("registry")
+    port = free_port()
+    config = root / "config.yml"
+    config.write_text(
+        "version: 0.1\n"
+        "log: {level: warn}\n"
+        f"storage: {{filesystem: {{rootdirectory: {root / 'data'}}}, delete: {{enabled: true}}}}\n"
+        f"http: {{addr: 127.0.0.1:{port}}}\n")
+    log = open(root / "registry.log", "wb")
+    process = subprocess.Popen([binary, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT)
+    address = f"127.0.0.1:{port}"
+    import requests
+
+    def answers():
+        assert process.poll() is None, (root / "registry.log").read_text()
+        try:
+            return requests.get(f"http://{address}/v2/", timeout=1).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    wait_for(answers, timeout=20, message="the registry to answer")
+    yield address
+    process.terminate()
+    process.wait(timeout=10)
+    log.close()
+
+
+def short_tmp() -> Path:
+    """A short directory (unix socket paths are limited to 108 bytes)."""
+    return Path(tempfile.mkdtemp(prefix="jc-", dir="/tmp"))
+
+
+@pytest.fixture
+def second_engine():
+    """A second, private dockerd of our own that a test may stop (no bridge, no iptables)."""
+    state = short_tmp()
+    private = PrivateEngine(state, extra_args=["--bridge", "none", "--iptables=false"])
+    private.start()
+    engine = Engine.connect(private.url).with_labels({TEST_LABEL: RUN_ID})
+    yield private, engine
+    engine.close()
+    private.stop()
+    subprocess.run(["rm", "-rf", str(state)], check=False)
