@@ -151,6 +151,13 @@ def short_tmp() -> Path:
 
 
 @pytest.fixture
+def short_dir():
+    path = short_tmp()
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
 def second_engine():
     """A second, private dockerd of our own that a test may stop (no bridge, no iptables)."""
     state = short_tmp()
@@ -160,4 +167,4 @@ def second_engine():
     yield private, engine
     engine.close()
     private.stop()
-    subprocess.run(["rm", "-rf", str(state)], check=False)
+    shutil.rmtree(state, ignore_errors=True)

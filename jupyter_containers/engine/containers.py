@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
-from . import specs
+from . import errors, specs
 from .errors import Conflict, ContainersError, ImageNotFound, NotFound, PortInUse
 from .records import Container, ExecResult, Port, _ports_from_inspect
 from .streams import LogLine, Stream, multiplexed_lines
@@ -99,7 +99,16 @@ class Containers:
                                       stream=True, timeout=None)
             self._api._raise_for_status(response)
         return Stream(multiplexed_lines(response.raw, tty, timestamps), response,
-                      on_end=self._engine.ensure_alive)
+                      on_end=lambda: self._check_ended(ref) if follow else None)
+
+    def _check_ended(self, ref: str) -> None:
+        """A follow stream ended: fine if the container stopped, else the engine is gone."""
+        try:
+            running = self.inspect(ref)["State"]["Running"]
+        except NotFound:
+            return
+        if running:
+            raise errors.unavailable(self._engine.url)
 
     def top(self, ref: str, ps_args: str | None = None) -> list[dict]:
         """The container's processes, one dict per process keyed by ps's column titles."""
@@ -125,6 +134,7 @@ class Containers:
                pull: str = "missing", on_progress: Callable | None = None) -> Container:
         """Create (not start) a container, pulling the image first when it is
         missing and ``pull="missing"`` (the CLI's default); ``pull="never"`` does not."""
+        specs.check_reference(image)
         if pull not in {"missing", "never", "always"}:
             raise specs.InvalidArgument(f"invalid pull policy {pull!r}: use missing, never or always")
         bindings = specs.parse_ports(ports)
@@ -162,9 +172,6 @@ class Containers:
                 raise Conflict(f"the name {name!r} is already in use; remove or rename that container, "
                                "or choose another name", status=409, operation="create", target=name) from None
             raise
-        except specs.InvalidArgument as exc:
-            raise type(exc)(f"{exc} (image {config['image']!r})" if "reference" in str(exc) else str(exc),
-                            status=exc.status, operation="create", target=config["image"]) from None
         return Container.from_inspect(self.inspect(answer["Id"]))
 
     def run(self, image: str, command: str | Sequence[str] | None = None, *,
@@ -227,7 +234,7 @@ class Containers:
 
     def restart(self, ref: str, timeout: int | None = None) -> None:
         with self._engine.translated("restart", "container", ref):
-            self._api.restart(ref, timeout=timeout)
+            self._api.restart(ref, timeout=10 if timeout is None else timeout)
 
     def kill(self, ref: str, signal: str | int | None = None) -> None:
         with self._engine.translated("kill", "container", ref):

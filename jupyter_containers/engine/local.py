@@ -113,16 +113,49 @@ class PrivateEngine:
             f"last lines of {self.logfile}:\n{self.log_tail()}", operation="engine up")
 
     def stop(self, timeout: float = 30.0) -> bool:
-        """Stop our daemon (SIGTERM, then SIGKILL); False if none was running."""
+        """Stop our daemon (SIGTERM, then SIGKILL); False if none was running.
+
+        What a crashed daemon left behind (its containerd and shims, the
+        mounts under our data-root) is cleaned up too: all of it names our
+        state directory, so nothing else is touched.
+        """
         pid = self.pid
-        if pid is None:
-            return False
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while _pid_alive(pid):
-            if time.monotonic() > deadline:
-                os.kill(pid, signal.SIGKILL)
-                deadline = time.monotonic() + 5
-            time.sleep(0.1)
+        if pid is not None:
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while _pid_alive(pid):
+                if time.monotonic() > deadline:
+                    os.kill(pid, signal.SIGKILL)
+                    deadline = time.monotonic() + 5
+                time.sleep(0.1)
+        leftovers = self._leftovers()
+        for other in leftovers:
+            try:
+                os.kill(other, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for mount in self._mounts():
+            subprocess.run(["umount", "-l", mount], capture_output=True, check=False)
         self.socket.unlink(missing_ok=True)
-        return True
+        return pid is not None or bool(leftovers)
+
+    def _leftovers(self) -> list[int]:
+        """Processes whose command line names our state directory (containerd, shims)."""
+        marker = str(self.state_dir).encode()
+        found = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit() and int(entry.name) != os.getpid():
+                try:
+                    if marker in (entry / "cmdline").read_bytes():
+                        found.append(int(entry.name))
+                except OSError:
+                    continue
+        return found
+
+    def _mounts(self) -> list[str]:
+        try:
+            lines = Path("/proc/mounts").read_text().splitlines()
+        except OSError:
+            return []
+        prefix = str(self.state_dir) + "/"
+        return sorted((line.split()[1] for line in lines if line.split()[1].startswith(prefix)), reverse=True)
