@@ -7,7 +7,6 @@ also when the test failed.
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -82,9 +81,10 @@ def engine(root_engine) -> Engine:
 
 
 @pytest.fixture(scope="session")
-def busybox(engine):
-    """``jupyter-containers/busybox:test``, built FROM scratch through our own build API."""
-    return build_busybox(engine)
+def busybox(root_engine):
+    """``jupyter-containers/busybox:test``, built FROM scratch through our own build API
+    (without the run's label, so the build cache makes it instant on the next run)."""
+    return build_busybox(root_engine)
 
 
 @pytest.fixture(autouse=True)
@@ -157,11 +157,23 @@ def short_dir():
     shutil.rmtree(path, ignore_errors=True)
 
 
+class IsolatedEngine(PrivateEngine):
+    """A private dockerd in a network namespace of its own.
+
+    ``--bridge none`` makes dockerd delete the host's ``docker0`` (moby's
+    removeDefaultBridgeInterface), which would break the default bridge of the
+    engine every other test uses; in its own namespace it deletes nothing of the host's.
+    """
+
+    def command(self) -> list[str]:
+        return ["unshare", "--net", *super().command()]
+
+
 @pytest.fixture
 def second_engine():
-    """A second, private dockerd of our own that a test may stop (no bridge, no iptables)."""
+    """A second, private dockerd of our own that a test may stop or kill."""
     state = short_tmp()
-    private = PrivateEngine(state, extra_args=["--bridge", "none", "--iptables=false"])
+    private = IsolatedEngine(state, extra_args=["--bridge", "none", "--iptables=false"])
     private.start()
     engine = Engine.connect(private.url).with_labels({TEST_LABEL: RUN_ID})
     yield private, engine

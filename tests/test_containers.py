@@ -31,6 +31,7 @@ def count_calls(engine):
 
 def test_run_with_every_option(engine, name, tmp_path):
     (tmp_path / "hello.txt").write_text("from the host\n")
+    tmp_path.chmod(0o755)  # readable by the container's user 1000
     port = free_port()
     engine.networks.create(f"{name}-net")
     c = engine.containers.run(

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
 from . import specs
-from .errors import BuildError, NotFound, PullError, PushError, RegistryAuthError
+from .errors import BuildError, ImageNotFound, NotFound, PullError, PushError, RegistryAuthError, one_line
 from .records import Image
 from .streams import BuildLine, PullProgress
 
@@ -48,11 +48,13 @@ class Images:
         rows = []
         for image in self.list(all=all, filters=filters):
             digests = {d.split("@")[0]: d.split("@")[1] for d in image.digests}
-            for ref in image.tags or ["<none>:<none>"]:
+            tagged = {t.rpartition(":")[0] for t in image.tags}
+            refs = [*image.tags, *(f"{r}:<none>" for r in digests if r not in tagged)]
+            for ref in refs or ["<none>:<none>"]:
                 repository, _, tag = ref.rpartition(":")
                 rows.append((image.short_id, repository, tag, digests.get(repository, ""),
                              image.created, image.size))
-        frame = pd.DataFrame(rows, columns=LIST_COLUMNS)
+        frame = pd.DataFrame(rows, columns=LIST_COLUMNS).astype({"size": "int64"})
         frame["created"] = pd.to_datetime(frame["created"], utc=True)
         return frame
 
@@ -97,9 +99,10 @@ class Images:
              auth: dict | None = None) -> str:
         """Push ``ref`` to its registry; the pushed manifest's digest."""
         repository, tag = specs.split_reference(ref)
-        if not self.exists(ref if tag else f"{repository}:latest"):
-            raise NotFound(f"image {ref!r} is not on this engine; build, pull or tag it first",
-                           status=404, operation="push", target=ref)
+        tag = tag or "latest"
+        if not self.exists(f"{repository}:{tag}"):
+            raise ImageNotFound(f"image {ref!r} is not on this engine; build, pull or tag it first",
+                                status=404, operation="push", target=ref)
         with self._engine.translated("push", "image", ref):
             items = self._api.push(repository, tag=tag, stream=True, decode=True, auth_config=auth)
             aux = self._follow(items, PushError, "push", ref, on_progress)
@@ -149,43 +152,54 @@ class Images:
             name = f".dockerfile.{uuid.uuid4().hex[:12]}"
         if context is not None:
             ignore = Path(context) / ".dockerignore"
-            exclude = [line.strip() for line in ignore.read_text().splitlines()
-                       if line.strip() and not line.startswith("#")] if ignore.exists() else []
-            fileobj = docker_build.tar(str(context), exclude=exclude,
-                                       dockerfile=(name, dockerfile) if dockerfile is not None else None)
+            lines = [line.strip() for line in ignore.read_text().splitlines()] if ignore.exists() else []
+            exclude = [line for line in lines if line and not line.startswith("#")]
+            fileobj = docker_build.tar(str(context), exclude=exclude, dockerfile=(name, dockerfile))
         else:
             fileobj = docker_build.mkbuildcontext(io.BytesIO(dockerfile.encode()))
             name = "Dockerfile"
         args = dict(specs.parse_labels(build_args)) if build_args else None
-        with self._engine.translated("build", "image", ", ".join(tags) or None):
+        with self._engine.translated("build", "image", ", ".join(tags) or None), fileobj:
             items = self._api.build(fileobj=fileobj, custom_context=True, dockerfile=name,
                                     tag=tags[0] if tags else None, buildargs=args, target=target,
                                     labels={**self._engine.labels, **specs.parse_labels(labels)},
                                     pull=pull, nocache=no_cache, rm=True, forcerm=True, decode=True)
-            image_id = self._follow_build(items, on_log)
+            image_id = self._follow_build(items, on_log, ", ".join(tags) or None)
         for extra in tags[1:]:
             self.tag(image_id, extra)
         return self.get(image_id)
 
-    def _follow_build(self, items, on_log) -> str:
-        step, output, image_id = None, [], None
+    def _follow_build(self, items, on_log, target: str | None) -> str:
+        step, output, image_id, partial = None, [], None, ""
+
+        def line(text: str) -> None:
+            nonlocal step, output
+            text = text.rstrip("\r")
+            if text.startswith("Step ") and " : " in text:
+                number, instruction = text.removeprefix("Step ").split(" : ", 1)
+                step, output = f"{number} {instruction}", []
+            elif text.strip() and not text.startswith((" ---> ", "Removing intermediate")):
+                output.append(text)
+            if on_log is not None:
+                on_log(BuildLine(text, step))
+
         for item in items:
             message = _stream_error(item)
             if message:
-                shown = " | ".join(line for line in output[-5:] if line.strip())
+                if partial:
+                    line(partial)
+                shown = " | ".join(text for text in output[-5:] if text.strip())
                 where = f" at {step}" if step else ""
-                raise BuildError(f"build failed{where}: {message}" + (f"; output: {shown}" if shown else ""),
-                                 operation="build")
+                text = f"build failed{where}: {message}" + (f"; output: {shown}" if shown else "")
+                raise BuildError(one_line(text), operation="build", target=target)
             image_id = (item.get("aux") or {}).get("ID", image_id)
-            for text in (item.get("stream") or "").splitlines():
-                if text.startswith("Step ") and " : " in text:
-                    step, output = text.split(" : ", 1)[0].removeprefix("Step ") + " " + text.split(" : ", 1)[1], []
-                elif text.strip() and not text.startswith((" ---> ", "Removing intermediate")):
-                    output.append(text)
-                if on_log is not None:
-                    on_log(BuildLine(text, step))
+            *complete, partial = (partial + (item.get("stream") or "")).split("\n")
+            for text in complete:
+                line(text)
+        if partial:
+            line(partial)
         if image_id is None:
-            raise BuildError("build ended without an image; see the build log", operation="build")
+            raise BuildError("build ended without an image; see the build log", operation="build", target=target)
         return image_id
 
     # -- changing ----------------------------------------------------------------

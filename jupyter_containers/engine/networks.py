@@ -14,6 +14,9 @@ if TYPE_CHECKING:
     from .client import Engine
 
 
+HOST_BINDING = "com.docker.network.bridge.host_binding_ipv4"
+
+
 class Networks:
     def __init__(self, engine: "Engine"):
         self._engine = engine
@@ -40,12 +43,26 @@ class Networks:
         if any(n["Name"] == name for n in existing):  # the engine would allow a second one
             raise Conflict(f"a network named {name!r} already exists", status=409,
                            operation="network create", target=name)
+        options = dict(options or {})
+        if driver == "bridge" and HOST_BINDING not in options:
+            # publish where the engine's default bridge does (the private engine: 127.0.0.1);
+            # the engine itself gives user networks 0.0.0.0 whatever its --ip says
+            default = self._default_host_binding()
+            if default:
+                options[HOST_BINDING] = default
         with self._engine.translated("network create", "network", name):
             answer = self._api.create_network(
                 name, driver=driver, internal=internal, attachable=attachable or None,
-                options=dict(options or {}) or None,
+                options=options or None,
                 labels={**self._engine.labels, **specs.parse_labels(labels)})
         return self.get(answer["Id"])
+
+    def _default_host_binding(self) -> str | None:
+        try:
+            options = self.inspect("bridge").get("Options") or {}
+        except NotFound:
+            return None
+        return options.get(HOST_BINDING)
 
     def inspect(self, ref: str) -> dict:
         with self._engine.translated("network inspect", "network", ref):

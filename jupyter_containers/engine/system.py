@@ -74,7 +74,8 @@ class System:
             response = self._api._get(self._api._url("/events"), params=query, stream=True, timeout=None)
             self._api._raise_for_status(response)
         items = (Event.from_raw(item) for item in json_lines(response))
-        return Stream(items, response, on_end=None if until is not None else self._engine.ensure_alive)
+        # with ``until`` the engine ends the stream; an engine gone meanwhile must still raise
+        return Stream(items, response, on_end=self._engine.ensure_alive)
 
     def prune(self, *, all: bool = False, volumes: bool = False,
               filters: Mapping | Iterable[str] | None = None) -> dict:
@@ -87,6 +88,7 @@ class System:
         images = engine.images.prune(all=all, filters=filters)
         result["images"] = images["deleted"]
         space = containers["space_reclaimed"] + images["space_reclaimed"]
+        result["volumes"] = []  # the same keys whatever the flags
         if volumes:
             pruned = engine.volumes.prune(filters=filters)
             result["volumes"] = pruned["deleted"]
