@@ -22,6 +22,7 @@ class Engine:
         from .containers import Containers
         from .images import Images
         from .networks import Networks
+        from .registry import Credentials
         from .system import System
         from .volumes import Volumes
 
@@ -34,6 +35,7 @@ class Engine:
         self.volumes = Volumes(self)
         self.networks = Networks(self)
         self.system = System(self)
+        self.credentials = Credentials(self)
 
     @classmethod
     def connect(cls, url: str | None = None, *, labels: dict[str, str] | None = None,
@@ -51,7 +53,9 @@ class Engine:
 
     def with_labels(self, labels: dict[str, str]) -> "Engine":
         """The same connection, labelling what it creates with ``labels`` too."""
-        return type(self)(self.api, self.url, self.source, {**self.labels, **labels})
+        other = type(self)(self.api, self.url, self.source, {**self.labels, **labels})
+        other.credentials = self.credentials
+        return other
 
     def ping(self, timeout: float = 2.0) -> bool:
         try:

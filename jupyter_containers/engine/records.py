@@ -13,6 +13,7 @@ from typing import Any
 
 MANAGED_LABEL = "io.jupyter.containers.managed"
 SESSION_LABEL = "io.jupyter.containers.session"
+CLEANUP_LABEL = "io.jupyter.containers.cleanup"  # "session": removed when its kernel ends
 
 
 def _ts(value: Any) -> datetime | None:
@@ -213,6 +214,12 @@ class ExecResult:
 
     def __str__(self) -> str:
         return self.output
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        text = (self.output + self.stderr).rstrip("\n")
+        if self.exit_code:
+            text += ("\n" if text else "") + f"[exit code {self.exit_code}]"
+        printer.text(text)
 
 
 @dataclass(frozen=True)

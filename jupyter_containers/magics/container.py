@@ -1,0 +1,123 @@
+"""``%container`` / ``%%container``: the docker CLI's verbs, in cells."""
+
+from __future__ import annotations
+
+import shlex
+import uuid
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from traitlets import Bool, Dict, Enum, Float, Unicode, observe
+from traitlets.config import Configurable
+
+from ..engine import ContainersError, Engine
+from ..engine.records import CLEANUP_LABEL, SESSION_LABEL
+from .registry import HelpShown, Registry
+
+container_commands = Registry("container")
+
+
+class Context:
+    """What a subcommand gets: the engine, the options, the cell body."""
+
+    def __init__(self, magics: "ContainerMagics", cell: str | None):
+        self._magics = magics
+        self.cell = cell
+        self.shell = magics.shell
+
+    @property
+    def engine(self) -> Engine:
+        return self._magics.engine
+
+    @property
+    def progress(self) -> str:
+        return self._magics.progress
+
+    def auth_for(self, image: str) -> dict | None:
+        return self.engine.credentials.for_image(image)
+
+    def login(self, registry: str, username: str, password: str) -> None:
+        self.engine.credentials.login(registry, username, password)
+
+    def logout(self, registry: str) -> None:
+        self.engine.credentials.logout(registry)
+
+    def session_labels(self, scoped: bool) -> dict[str, str]:
+        """Labels for a container started from this kernel (``scoped``: removed with it)."""
+        if scoped or self._magics.session_scoped:
+            self._magics.watch_session()
+            return {CLEANUP_LABEL: "session"}
+        return {}
+
+
+@magics_class
+class ContainerMagics(Magics, Configurable):
+    """Work with a container engine from cells: ``%container --help``."""
+
+    engine_url = Unicode(None, allow_none=True, config=True,
+                         help="Engine to use (unix://, tcp://, ssh://); default: discovery "
+                              "(DOCKER_HOST, docker context, default sockets, the private engine)")
+    progress = Enum(["auto", "widgets", "text", "none"], "auto", config=True,
+                    help="How pull/push show progress: ipywidgets in a notebook, text elsewhere")
+    session_scoped = Bool(False, config=True,
+                          help="Remove every container started from this kernel when the kernel ends")
+    connect_timeout = Float(3.0, config=True, help="Seconds to wait for the engine to answer")
+    labels = Dict(config=True, help="Labels put on everything created from this kernel")
+
+    def __init__(self, shell=None, **kwargs):
+        super().__init__(shell=shell, **kwargs)
+        self.session_id = uuid.uuid4().hex
+        self._engine: Engine | None = None
+        self._watcher = None
+
+    @observe("engine_url", "labels")
+    def _url_changed(self, change) -> None:
+        self._engine = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            engine = Engine.connect(self.engine_url or None, timeout=self.connect_timeout)
+            self._engine = engine.with_labels({**self.labels, SESSION_LABEL: self.session_id})
+        return self._engine
+
+    def watch_session(self) -> None:
+        """Make sure this kernel's session containers go when the kernel does."""
+        if self._watcher is None:
+            import atexit
+
+            from ..watcher import remove_session, start_watcher
+
+            self._watcher = start_watcher(self.engine.url, self.session_id)
+            atexit.register(remove_session, self.engine, self.session_id)
+
+    @line_cell_magic
+    def container(self, line: str, cell: str | None = None):
+        """%container COMMAND [OPTIONS]: run %container --help for the commands."""
+        return run_command(container_commands, self, line, cell)
+
+
+def run_command(registry: Registry, magics, line: str, cell: str | None):
+    """Parse ``line``, run the subcommand, translate failures to one line."""
+    try:
+        words = shlex.split(line)
+    except ValueError as exc:
+        raise UsageError(f"{registry.prefix}: {exc}") from None
+    if not words or words[0] in ("-h", "--help", "help"):
+        print(registry.overview())
+        return None
+    command, rest = registry.find(words)
+    if cell is not None and not command.cell:
+        raise UsageError(f"{registry.prefix} {command.name}: takes no cell body; use %{registry.prefix}")
+    try:
+        args = command.parser(registry.prefix).parse_args(rest)
+    except HelpShown:
+        return None
+    try:
+        return command.run(Context(magics, cell), args)
+    except ContainersError as exc:
+        raise UsageError(f"{registry.prefix} {command.name}: {exc}") from None
+    except KeyboardInterrupt:
+        print(f"\n{registry.prefix} {command.name}: interrupted")
+        return None
+

@@ -1,0 +1,133 @@
+"""What the magics return and show: text, collapsible JSON, live progress."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Callable
+
+from ..engine import BuildLine, PullProgress
+
+
+class Text(str):
+    """A string that a notebook shows as plain text (not as a quoted repr)."""
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        printer.text(str(self).rstrip("\n"))
+
+
+class JSONView(dict):
+    """A dict that JupyterLab shows as a collapsible JSON tree."""
+
+    def __init__(self, data: dict, root: str = "root"):
+        super().__init__(data)
+        self._root = root
+
+    def _repr_json_(self):
+        return dict(self), {"expanded": False, "root": self._root}
+
+
+def in_kernel() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.1f} MB"
+
+
+class LayerProgress:
+    """Per-layer progress for pull and push, plus a total.
+
+    ``widgets`` draws one ipywidgets bar per layer and one for the total;
+    ``text`` rewrites one line on stdout; ``none`` shows nothing. Updates to
+    the display are throttled, the state itself never is.
+    """
+
+    def __init__(self, title: str, style: str = "auto", interval: float = 0.1):
+        if style == "auto":
+            style = "widgets" if in_kernel() else "text"
+        self.title, self.style, self.interval = title, style, interval
+        self.layers: dict[str, list] = {}  # id -> [status, current, total]
+        self._shown = 0.0
+        self._widgets = None
+        if style == "widgets":
+            import ipywidgets as w
+            from IPython.display import display
+
+            self._total = w.FloatProgress(min=0, max=1, description="total", bar_style="info",
+                                          layout=w.Layout(width="60%"))
+            self._total_label = w.Label(title)
+            self._rows = w.VBox()
+            self._widgets = w.VBox([w.HBox([self._total, self._total_label]), self._rows])
+            self._bars: dict[str, tuple] = {}
+            display(self._widgets)
+
+    def __call__(self, event: PullProgress) -> None:
+        if not event.id or event.id == "latest" or ":" in (event.id or ""):
+            return  # lines about the whole image, not a layer
+        layer = self.layers.setdefault(event.id, [event.status, 0, 0])
+        layer[0] = event.status
+        if event.total:
+            layer[1], layer[2] = event.current or 0, event.total
+        elif event.status in ("Pull complete", "Already exists", "Pushed", "Layer already exists",
+                              "Download complete", "Mounted from"):
+            layer[1] = layer[2] = layer[2] or 1
+        now = time.monotonic()
+        if now - self._shown >= self.interval:
+            self._shown = now
+            self.show()
+
+    def totals(self) -> tuple[int, int, int, int]:
+        done = sum(1 for s, c, t in self.layers.values() if t and c >= t)
+        return done, len(self.layers), sum(c for _, c, _ in self.layers.values()), \
+            sum(t for _, _, t in self.layers.values())
+
+    def show(self) -> None:
+        done, count, current, total = self.totals()
+        summary = f"{self.title}: {done}/{count} layers, {_mb(current)} of {_mb(total)}"
+        if self.style == "text":
+            sys.stdout.write("\r" + summary.ljust(70))
+            sys.stdout.flush()
+        elif self.style == "widgets":
+            import ipywidgets as w
+
+            for layer_id, (status, cur, tot) in self.layers.items():
+                if layer_id not in self._bars:
+                    bar = w.FloatProgress(min=0, max=1, layout=w.Layout(width="40%"))
+                    label = w.Label()
+                    self._bars[layer_id] = (bar, label)
+                    self._rows.children = (*self._rows.children,
+                                           w.HBox([w.Label(layer_id[:12], layout=w.Layout(width="9em")), bar, label]))
+                bar, label = self._bars[layer_id]
+                bar.value = cur / tot if tot else 0
+                bar.bar_style = "success" if tot and cur >= tot else ""
+                label.value = f"{status} {_mb(cur)}/{_mb(tot)}" if tot else status
+            self._total.value = current / total if total else 0
+            self._total_label.value = summary
+
+    def finish(self, message: str) -> None:
+        self.show()
+        if self.style == "text":
+            sys.stdout.write("\r" + message.ljust(70) + "\n")
+        elif self.style == "widgets":
+            self._total.value, self._total.bar_style = 1, "success"
+            self._total_label.value = message
+
+    def fail(self) -> None:
+        if self.style == "widgets":
+            self._total.bar_style = "danger"
+        elif self.style == "text":
+            sys.stdout.write("\n")
+
+
+def build_log(style: str = "auto") -> Callable[[BuildLine], None]:
+    """Print build log lines as they come (shown in the cell's output)."""
+    def show(line: BuildLine) -> None:
+        if style != "none":
+            print(line.text, flush=True)
+    return show

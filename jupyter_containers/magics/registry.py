@@ -1,0 +1,78 @@
+"""The subcommand router: docker-CLI-shaped parsers that end cells with one line.
+
+Each subcommand is a plain function ``fn(ctx, args)`` registered with its
+arguments; the magic parses the line, calls it, and turns every expected
+failure into ``UsageError("container SUB: what happened")``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from IPython.core.error import UsageError
+
+
+class HelpShown(Exception):
+    """--help was asked for and printed: the cell ends quietly."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        raise UsageError(f"{self.prog}: {message}; see {self.prog.replace('container', '%container', 1)} --help")
+
+    def exit(self, status: int = 0, message: str | None = None):
+        if message:
+            raise UsageError(f"{self.prog}: {message.strip()}")
+        raise HelpShown
+
+
+def arg(*flags: str, **options: Any) -> tuple[tuple[str, ...], dict]:
+    return flags, options
+
+
+@dataclass
+class Command:
+    name: str
+    help: str
+    arguments: tuple
+    run: Callable
+    cell: bool = False  # takes the cell body (``%%container build``)
+
+    def parser(self, prefix: str) -> Parser:
+        parser = Parser(prog=f"{prefix} {self.name}", description=self.help,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+        for flags, options in self.arguments:
+            parser.add_argument(*flags, **options)
+        return parser
+
+
+@dataclass
+class Registry:
+    prefix: str
+    commands: dict[str, Command] = field(default_factory=dict)
+
+    def command(self, name: str, help: str, *arguments, cell: bool = False):
+        def register(fn: Callable) -> Callable:
+            self.commands[name] = Command(name, help, arguments, fn, cell)
+            return fn
+        return register
+
+    def find(self, words: list[str]) -> tuple[Command, list[str]]:
+        """The command named by the first one or two words, and the rest."""
+        for size in (2, 1):
+            key = " ".join(words[:size])
+            if len(words) >= size and key in self.commands:
+                return self.commands[key], words[size:]
+        groups = {name.split()[0] for name in self.commands if " " in name}
+        if words and words[0] in groups:
+            subs = sorted(n.split()[1] for n in self.commands if n.startswith(words[0] + " "))
+            raise UsageError(f"{self.prefix} {words[0]}: say one of {', '.join(subs)}")
+        raise UsageError(f"{self.prefix}: unknown command {words[0]!r}; see %{self.prefix} --help")
+
+    def overview(self) -> str:
+        width = max(len(n) for n in self.commands) + 2
+        lines = [f"usage: %{self.prefix} COMMAND [OPTIONS]   (%{self.prefix} COMMAND --help for each)", ""]
+        lines += [f"  {name:<{width}}{cmd.help.splitlines()[0]}" for name, cmd in sorted(self.commands.items())]
+        return "\n".join(lines)

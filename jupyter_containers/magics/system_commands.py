@@ -1,0 +1,158 @@
+"""``%container`` subcommands for volumes, networks, the engine and registries."""
+
+from __future__ import annotations
+
+import os
+
+from .commands import cli_error
+from .container import container_commands as cli
+from .display import JSONView, Text
+from .registry import arg
+
+FILTER = arg("-f", "--filter", action="append", default=[], metavar="KEY=VALUE")
+
+
+@cli.command("volume ls", "List volumes (a DataFrame)", FILTER)
+def volume_ls(ctx, args):
+    return ctx.engine.volumes.frame(filters=args.filter)
+
+
+@cli.command("volume create", "Create a volume", arg("name", nargs="?"),
+             arg("-d", "--driver", default="local"), arg("-l", "--label", action="append", default=[]),
+             arg("-o", "--opt", action="append", default=[], metavar="KEY=VALUE"))
+def volume_create(ctx, args):
+    volume = ctx.engine.volumes.create(args.name, driver=args.driver, labels=args.label,
+                                       options=dict(o.partition("=")[::2] for o in args.opt))
+    return Text(volume.name)
+
+
+@cli.command("volume rm", "Remove volumes", arg("-f", "--force", action="store_true"),
+             arg("volumes", nargs="+", metavar="VOLUME"))
+def volume_rm(ctx, args):
+    for name in args.volumes:
+        ctx.engine.volumes.remove(name, force=args.force)
+    print(f"removed: {', '.join(args.volumes)}")
+
+
+@cli.command("volume inspect", "A volume's details (JSON)", arg("volume"))
+def volume_inspect(ctx, args):
+    return JSONView(ctx.engine.volumes.inspect(args.volume), root=args.volume)
+
+
+@cli.command("volume prune", "Remove unused volumes (-a: named ones too)", FILTER,
+             arg("-a", "--all", action="store_true"))
+def volume_prune(ctx, args):
+    return _pruned(ctx.engine.volumes.prune(all=args.all, filters=args.filter), "volumes")
+
+
+@cli.command("network ls", "List networks (a DataFrame)", FILTER)
+def network_ls(ctx, args):
+    return ctx.engine.networks.frame(filters=args.filter)
+
+
+@cli.command("network create", "Create a network", arg("name"), arg("-d", "--driver", default="bridge"),
+             arg("--internal", action="store_true"), arg("-l", "--label", action="append", default=[]))
+def network_create(ctx, args):
+    network = ctx.engine.networks.create(args.name, driver=args.driver, internal=args.internal,
+                                         labels=args.label)
+    return Text(network.id[:12])
+
+
+@cli.command("network rm", "Remove networks", arg("networks", nargs="+", metavar="NETWORK"))
+def network_rm(ctx, args):
+    for ref in args.networks:
+        ctx.engine.networks.remove(ref)
+    print(f"removed: {', '.join(args.networks)}")
+
+
+@cli.command("network inspect", "A network's details (JSON)", arg("network"))
+def network_inspect(ctx, args):
+    return JSONView(ctx.engine.networks.inspect(args.network), root=args.network)
+
+
+@cli.command("network prune", "Remove unused networks", FILTER)
+def network_prune(ctx, args):
+    return _pruned(ctx.engine.networks.prune(filters=args.filter), "networks")
+
+
+@cli.command("info", "The engine's system-wide information (JSON)")
+def info(ctx, args):
+    return JSONView(ctx.engine.system.info(), root="info")
+
+
+@cli.command("version", "The engine's version (JSON)")
+def version(ctx, args):
+    return JSONView(ctx.engine.system.version(), root="version")
+
+
+@cli.command("df", "Disk usage by images, containers, volumes and build cache (a DataFrame)")
+def df(ctx, args):
+    return ctx.engine.system.df_frame()
+
+
+@cli.command("events", "The engine's events as they happen, until you interrupt (or --until)",
+             arg("--since"), arg("--until"), FILTER)
+def events(ctx, args):
+    with ctx.engine.system.events(since=args.since, until=args.until, filters=args.filter) as stream:
+        try:
+            for event in stream:
+                when = f"{event.time:%Y-%m-%dT%H:%M:%S.%f}" if event.time else ""
+                print(f"{when} {event.type} {event.action} {event.name or event.id[:12]}", flush=True)
+        except KeyboardInterrupt:
+            pass
+
+
+def _pruned(result: dict, what: str) -> dict:
+    deleted = result.get("deleted") or []
+    space = result.get("space_reclaimed")
+    print(f"deleted {len(deleted)} {what}" + (f", reclaimed {space / 1e6:.1f} MB" if space else ""))
+    return result
+
+
+@cli.command("prune", "Remove unused things: container, image, volume, network or system",
+             arg("what", choices=["container", "image", "volume", "network", "system"]),
+             arg("-a", "--all", action="store_true", help="image/system: every unused image, not only dangling"),
+             arg("--volumes", action="store_true", help="system: unused volumes too"), FILTER)
+def prune(ctx, args):
+    engine = ctx.engine
+    if args.what == "system":
+        result = engine.system.prune(all=args.all, volumes=args.volumes, filters=args.filter)
+        print(", ".join(f"deleted {len(result[k])} {k}" for k in ("containers", "networks", "images", "volumes")
+                        if k in result) + f", reclaimed {result['space_reclaimed'] / 1e6:.1f} MB")
+        return result
+    if args.what == "container":
+        return _pruned(engine.containers.prune(filters=args.filter), "containers")
+    if args.what == "image":
+        return _pruned(engine.images.prune(all=args.all, filters=args.filter), "images")
+    if args.what == "volume":
+        return _pruned(engine.volumes.prune(all=args.all, filters=args.filter), "volumes")
+    return _pruned(engine.networks.prune(filters=args.filter), "networks")
+
+
+@cli.command("login", "Log in to a registry; the password is never part of the cell",
+             arg("registry", nargs="?", default="https://index.docker.io/v1/"),
+             arg("-u", "--username", required=True),
+             arg("--password-variable", metavar="NAME", help="take the password from this Python variable"),
+             arg("--password-env", metavar="NAME", help="take the password from this environment variable"))
+def login(ctx, args):
+    if args.password_variable:
+        if args.password_variable not in ctx.shell.user_ns:
+            raise cli_error("login", f"no variable named {args.password_variable!r} in this notebook")
+        password = str(ctx.shell.user_ns[args.password_variable])
+    elif args.password_env:
+        if args.password_env not in os.environ:
+            raise cli_error("login", f"the environment variable {args.password_env} is not set")
+        password = os.environ[args.password_env]
+    else:
+        import getpass
+
+        password = getpass.getpass(f"password for {args.username} at {args.registry}: ")
+    ctx.login(args.registry, args.username, password)
+    print(f"logged in to {args.registry} as {args.username}")
+
+
+@cli.command("logout", "Forget this kernel's credentials for a registry",
+             arg("registry", nargs="?", default="https://index.docker.io/v1/"))
+def logout(ctx, args):
+    ctx.logout(args.registry)
+    print(f"logged out of {args.registry}")

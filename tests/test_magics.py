@@ -1,0 +1,235 @@
+"""%container and %%container in-process, through IPython's InteractiveShell."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import requests
+from IPython.core.error import UsageError
+
+from conftest import BUSYBOX, RUN_ID, TEST_LABEL, free_port, wait_for
+from jupyter_containers.engine import Container, ExecResult, Image
+from jupyter_containers.engine.records import CLEANUP_LABEL, SESSION_LABEL
+from jupyter_containers.magics.container import container_commands
+from jupyter_containers.magics.display import JSONView, Text
+
+pytestmark = pytest.mark.usefixtures("busybox")
+
+
+@pytest.fixture(scope="module")
+def ip(root_engine):
+    from IPython.testing.globalipapp import start_ipython
+
+    shell = start_ipython()
+    shell.run_line_magic("load_ext", "jupyter_containers")
+    shell.run_line_magic("config", f"ContainerMagics.labels = {{'{TEST_LABEL}': '{RUN_ID}'}}")
+    shell.run_line_magic("config", "ContainerMagics.progress = 'text'")
+    return shell
+
+
+def magic(ip, line: str, cell: str | None = None):
+    if cell is not None:
+        name, _, rest = line.partition(" ")
+        return ip.run_cell_magic(name, rest, cell)
+    name, _, rest = line.partition(" ")
+    return ip.run_line_magic(name, rest)
+
+
+def fails(ip, line: str) -> str:
+    """Run ``line`` as a cell; the one-line UsageError it must end with."""
+    result = ip.run_cell(line)
+    assert isinstance(result.error_in_exec, UsageError), result.error_in_exec
+    message = str(result.error_in_exec)
+    assert "\n" not in message and "Traceback" not in message
+    return message
+
+
+def test_help_lists_every_subcommand(ip, capsys):
+    assert magic(ip, "container --help") is None
+    out = capsys.readouterr().out
+    for name in ("run", "create", "start", "stop", "restart", "kill", "pause", "unpause", "rm", "rename", "ps",
+                 "logs", "exec", "inspect", "top", "port", "wait", "pull", "push", "build", "images", "rmi",
+                 "tag", "history", "login", "logout", "volume ls", "volume create", "volume rm", "volume inspect",
+                 "volume prune", "network ls", "network create", "network rm", "network inspect", "network prune",
+                 "info", "version", "df", "events", "prune"):
+        assert f"  {name} " in out, name
+    assert magic(ip, "container run --help") is None
+    out = capsys.readouterr().out
+    assert "usage: container run" in out and "--publish" in out and "127.0.0.1:8080:80" in out
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("%container frobnicate", "container: unknown command 'frobnicate'"),
+    ("%container ps --bogus", "container ps: unrecognized arguments: --bogus"),
+    ("%container rename onlyone", "container rename: the following arguments are required: new_name"),
+    ("%container volume", "container volume: say one of"),
+    ("%container stop jc-test-no-such-container", "container stop: No such container"),
+    ("%container run -p 99999:80 jupyter-containers/busybox:test", "container run: invalid port spec"),
+    ("%container run Bad/Image", "container run: invalid image reference 'Bad/Image'"),
+    ("%container exec", "container exec: the following arguments are required: container"),
+    ("%container logs 'unclosed", "container: No closing quotation"),
+])
+def test_bad_input_is_one_line(ip, line, expected):
+    assert expected in fails(ip, line)
+
+
+def test_run_detached_with_interpolation(ip, name):
+    port = free_port()
+    ip.user_ns.update(cname=name, port=port)
+    result = ip.run_cell("c = %container run -d --name {cname} -p 127.0.0.1:$port:80 -e K=V "
+                         f"{BUSYBOX} httpd -f -p 80 -h /etc")
+    assert result.success
+    c = ip.user_ns["c"]
+    assert isinstance(c, Container) and c.name == name and c.state == "running"
+    assert f'href="http://127.0.0.1:{port}"' in c._repr_html_()
+    assert requests.get(f"http://127.0.0.1:{port}/hostname", timeout=5).status_code == 200
+    labels = c.labels
+    assert labels[SESSION_LABEL] and labels[TEST_LABEL] == RUN_ID and CLEANUP_LABEL not in labels
+
+
+def test_run_foreground_prints_and_removes(ip, name, capsys):
+    result = magic(ip, f"container run --rm --name {name} {BUSYBOX} sh -c 'echo hello from $HOSTNAME; exit 3'")
+    out = capsys.readouterr().out
+    assert "hello from" in out and "[exit code 3]" in out and result is None
+    assert not magic(ip, f"container ps -a -q --filter name={name}")
+
+
+def test_ps_and_lifecycle(ip, name, capsys):
+    magic(ip, f"container run -d --name {name} {BUSYBOX} sleep 300")
+    frame = magic(ip, f"container ps --filter name={name}")
+    assert isinstance(frame, pd.DataFrame)
+    assert list(frame.columns) == ["id", "name", "image", "command", "created", "status", "state", "ports"]
+    assert frame["name"].tolist() == [name]
+    state = lambda: magic(ip, f"container ps -a --filter name={name}")["state"].iloc[0]  # noqa: E731
+    magic(ip, f"container pause {name}")
+    assert state() == "paused"
+    magic(ip, f"container unpause {name}")
+    magic(ip, f"container stop -t 0 {name}")
+    assert state() == "exited"
+    assert isinstance(magic(ip, f"container start {name}"), Container)
+    magic(ip, f"container kill {name}")
+    assert magic(ip, f"container wait {name}") == 137
+    magic(ip, f"container rename {name} {name}-x")
+    magic(ip, f"container rm {name}-x")
+    assert "removed: " in capsys.readouterr().out
+    assert magic(ip, f"container ps -a -q --filter name={name}") == ""
+
+
+def test_logs_exec_top_port_inspect(ip, name, capsys):
+    port = free_port()
+    magic(ip, f"container run -d --name {name} -p 127.0.0.1:{port}:80 {BUSYBOX} "
+              "sh -c 'echo one; echo two; exec httpd -f -p 80 -h /etc'")
+    wait_for(lambda: "two" in magic(ip, f"container logs {name}"), message="the container's output")
+    text = magic(ip, f"container logs --tail 1 {name}")
+    assert isinstance(text, Text) and text == "two\n"
+    result = magic(ip, f"container exec {name} sh -c 'echo out; exit 5'")
+    assert isinstance(result, ExecResult) and (result.exit_code, result.output) == (5, "out\n")
+    ip.run_cell(f"%container exec {name} sh -c 'exit 5'")
+    assert "[exit code 5]" in capsys.readouterr().out
+    top = magic(ip, f"container top {name}")
+    assert isinstance(top, pd.DataFrame) and top.apply(lambda r: "httpd" in " ".join(map(str, r)), axis=1).any()
+    assert magic(ip, f"container port {name}") == f"80/tcp -> 127.0.0.1:{port}"
+    data = magic(ip, f"container inspect {name}")
+    assert isinstance(data, JSONView) and data["Name"] == f"/{name}"
+    assert data._repr_json_()[1]["root"] == name
+    assert magic(ip, f"container inspect {BUSYBOX}")["RepoTags"] == [BUSYBOX]
+    assert "no container, image, volume or network named" in fails(ip, "%container inspect jc-nothing-at-all")
+
+
+def test_logs_follow_until_exit(ip, name, capsys):
+    magic(ip, f"container run -d --name {name} {BUSYBOX} sh -c 'for i in 1 2 3; do echo tick$i; done'")
+    assert magic(ip, f"container logs -f {name}") is None
+    assert capsys.readouterr().out.split() == ["tick1", "tick2", "tick3"]
+
+
+def test_build_cell_tag_history_rmi(ip, name, capsys):
+    tag = f"jc-test/{name}:1"
+    try:
+        image = magic(ip, f"container build -t {tag} --build-arg WORD=built",
+                      f"FROM {BUSYBOX}\nARG WORD\nRUN echo $WORD > /word\n")
+        assert isinstance(image, Image) and tag in image.tags
+        assert ": RUN echo $WORD > /word" in capsys.readouterr().out
+        other = magic(ip, f"container tag {tag} jc-test/{name}:2")
+        assert f"jc-test/{name}:2" in other.tags
+        frame = magic(ip, f"container images jc-test/{name}")
+        assert sorted(frame["tag"]) == ["1", "2"]
+        history = magic(ip, f"container history {tag}")
+        assert "echo $WORD" in " ".join(history["created_by"])
+        run = magic(ip, f"container run --rm {tag} cat /word")
+        assert run is None and "built" in capsys.readouterr().out
+        message = fails(ip, f"%%container build -t {tag}\nFROM {BUSYBOX}\nRUN sh -c 'echo kaboom; exit 2'\n")
+        assert message.startswith("container build: build failed at") and "kaboom" in message
+    finally:
+        for t in ("1", "2"):
+            ip.run_cell(f"%container rmi -f jc-test/{name}:{t}")
+    assert magic(ip, f"container images jc-test/{name}").empty
+
+
+def test_push_pull_with_text_progress(ip, registry, name, capsys):
+    ref = f"{registry}/jc-test/{name}:1"
+    try:
+        magic(ip, f"container tag {BUSYBOX} {ref}")
+        pushed = magic(ip, f"container push {ref}")
+        assert isinstance(pushed, Image)
+        out = capsys.readouterr().out
+        assert f"pushed {ref} (sha256:" in out and "layers" in out
+        magic(ip, f"container rmi {ref}")
+        pulled = magic(ip, f"container pull {ref}")
+        assert ref in pulled.tags and f"pulled {ref}" in capsys.readouterr().out
+        assert "container pull:" in fails(ip, f"%container pull {registry}/jc-test/{name}:missing")
+    finally:
+        ip.run_cell(f"%container rmi -f {ref}")
+
+
+def test_volumes_networks_system(ip, name, capsys):
+    assert magic(ip, f"container volume create {name}") == name
+    assert name in magic(ip, f"container volume ls --filter name={name}")["name"].tolist()
+    assert magic(ip, f"container volume inspect {name}")["Name"] == name
+    magic(ip, f"container volume rm {name}")
+    assert magic(ip, f"container volume ls --filter name={name}").empty
+    magic(ip, f"container network create {name}")
+    assert magic(ip, f"container network ls --filter name={name}")["name"].tolist() == [name]
+    assert magic(ip, f"container network inspect {name}")["Name"] == name
+    pruned = magic(ip, f"container network prune --filter label={TEST_LABEL}={RUN_ID}")
+    assert name in pruned["deleted"]
+    assert magic(ip, "container info")["ID"] and magic(ip, "container version")["ApiVersion"]
+    assert "images" in magic(ip, "container df")["type"].tolist()
+    magic(ip, f"container create --name {name} {BUSYBOX} true")
+    result = magic(ip, f"container prune container --filter label={TEST_LABEL}={RUN_ID}")
+    assert result["deleted"] and "deleted" in capsys.readouterr().out
+
+
+def test_events_between_times(ip, name, capsys):
+    import time
+
+    start = time.time()
+    magic(ip, f"container run --rm --name {name} {BUSYBOX} true")
+    assert magic(ip, f"container events --since {start:.3f} --until {time.time() + 1:.3f} "
+                     f"--filter container={name}") is None
+    out = capsys.readouterr().out
+    assert f"container start {name}" in out and f"container die {name}" in out
+
+
+def test_session_flag_labels_for_cleanup(ip, name):
+    c = magic(ip, f"container run -d --session --name {name} {BUSYBOX} sleep 300")
+    assert c.labels[CLEANUP_LABEL] == "session"
+    magics = ip.magics_manager.registry["ContainerMagics"]
+    assert magics._watcher is not None and magics._watcher.poll() is None
+
+
+def test_login_keeps_the_password_out_of_everything(ip, registry, capsys):
+    ip.user_ns["secret_pw"] = "s3cret-Pa55word"
+    ip.run_cell(f"%container login {registry} -u alice --password-variable secret_pw")
+    out, err = capsys.readouterr()
+    assert f"logged in to {registry} as alice" in out
+    history = "\n".join(cell for _, _, cell in ip.history_manager.get_range())
+    for text in (out, err, history, repr(ip.magics_manager.registry["ContainerMagics"].engine.credentials)):
+        assert "s3cret-Pa55word" not in text
+    assert "no variable named 'nope'" in fails(ip, f"%container login {registry} -u a --password-variable nope")
+    ip.run_cell(f"%container logout {registry}")
+
+
+def test_every_subcommand_has_help(ip, capsys):
+    for name in container_commands.commands:
+        assert magic(ip, f"container {name} --help") is None
+        assert f"usage: container {name}" in capsys.readouterr().out
