@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
 from . import specs
 from .errors import BuildError, ImageNotFound, NotFound, PullError, PushError, RegistryAuthError, one_line
-from .records import Image
+from .records import SESSION_LABEL, Image
 from .streams import BuildLine, PullProgress
 
 if TYPE_CHECKING:
@@ -162,12 +162,17 @@ class Images:
         with self._engine.translated("build", "image", ", ".join(tags) or None), fileobj:
             items = self._api.build(fileobj=fileobj, custom_context=True, dockerfile=name,
                                     tag=tags[0] if tags else None, buildargs=args, target=target,
-                                    labels={**self._engine.labels, **specs.parse_labels(labels)},
+                                    labels={**self._image_labels(), **specs.parse_labels(labels)},
                                     pull=pull, nocache=no_cache, rm=True, forcerm=True, decode=True)
             image_id = self._follow_build(items, on_log, ", ".join(tags) or None)
         for extra in tags[1:]:
             self.tag(image_id, extra)
         return self.get(image_id)
+
+    def _image_labels(self) -> dict[str, str]:
+        """The engine's labels, less the kernel session's: an image outlives its session,
+        and a label that changes every session would defeat the build cache."""
+        return {k: v for k, v in self._engine.labels.items() if k != SESSION_LABEL}
 
     def _follow_build(self, items, on_log, target: str | None) -> str:
         step, output, image_id, partial = None, [], None, ""

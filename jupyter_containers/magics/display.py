@@ -54,18 +54,19 @@ class LayerProgress:
         self.title, self.style, self.interval = title, style, interval
         self.layers: dict[str, list] = {}  # id -> [status, current, total]
         self._shown = 0.0
-        self._widgets = None
-        if style == "widgets":
-            import ipywidgets as w
-            from IPython.display import display
+        self._widgets = None  # drawn at the first layer event: a run that pulls nothing shows nothing
 
-            self._total = w.FloatProgress(min=0, max=1, description="total", bar_style="info",
-                                          layout=w.Layout(width="60%"))
-            self._total_label = w.Label(title)
-            self._rows = w.VBox()
-            self._widgets = w.VBox([w.HBox([self._total, self._total_label]), self._rows])
-            self._bars: dict[str, tuple] = {}
-            display(self._widgets)
+    def _draw(self) -> None:
+        import ipywidgets as w
+        from IPython.display import display
+
+        self._total = w.FloatProgress(min=0, max=1, description="total", bar_style="info",
+                                      layout=w.Layout(width="60%"))
+        self._total_label = w.Label(self.title)
+        self._rows = w.VBox()
+        self._widgets = w.VBox([w.HBox([self._total, self._total_label]), self._rows])
+        self._bars: dict[str, tuple] = {}
+        display(self._widgets)
 
     def __call__(self, event: PullProgress) -> None:
         if not event.id or event.id == "latest" or ":" in (event.id or ""):
@@ -96,6 +97,8 @@ class LayerProgress:
         elif self.style == "widgets":
             import ipywidgets as w
 
+            if self._widgets is None:
+                self._draw()
             for layer_id, (status, cur, tot) in self.layers.items():
                 if layer_id not in self._bars:
                     bar = w.FloatProgress(min=0, max=1, layout=w.Layout(width="40%"))
@@ -111,6 +114,9 @@ class LayerProgress:
             self._total_label.value = summary
 
     def finish(self, message: str) -> None:
+        if not self.layers:
+            print(message)
+            return
         self.show()
         if self.style == "text":
             sys.stdout.write("\r" + message.ljust(70) + "\n")
@@ -119,7 +125,7 @@ class LayerProgress:
             self._total_label.value = message
 
     def fail(self) -> None:
-        if self.style == "widgets":
+        if self.style == "widgets" and self._widgets is not None:
             self._total.bar_style = "danger"
         elif self.style == "text":
             sys.stdout.write("\n")
