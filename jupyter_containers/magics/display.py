@@ -60,16 +60,21 @@ class LayerProgress:
         import ipywidgets as w
         from IPython.display import display
 
-        self._total = w.FloatProgress(min=0, max=1, description="total", bar_style="info",
-                                      layout=w.Layout(width="60%"))
+        self._total = w.FloatProgress(min=0, max=1, bar_style="info", layout=w.Layout(width="40%"))
         self._total_label = w.Label(self.title)
         self._rows = w.VBox()
-        self._widgets = w.VBox([w.HBox([self._total, self._total_label]), self._rows])
+        self._widgets = w.VBox([w.HBox([self._name("total"), self._total, self._total_label]), self._rows])
         self._bars: dict[str, tuple] = {}
         display(self._widgets)
 
+    @staticmethod
+    def _name(text: str):
+        import ipywidgets as w
+
+        return w.Label(text, layout=w.Layout(width="9em"))
+
     def __call__(self, event: PullProgress) -> None:
-        if not event.id or event.id == "latest" or ":" in (event.id or ""):
+        if not event.id or event.status.startswith(("Pulling from", "Digest:", "Status:")):
             return  # lines about the whole image, not a layer
         layer = self.layers.setdefault(event.id, [event.status, 0, 0])
         layer[0] = event.status
@@ -105,11 +110,11 @@ class LayerProgress:
                     label = w.Label()
                     self._bars[layer_id] = (bar, label)
                     self._rows.children = (*self._rows.children,
-                                           w.HBox([w.Label(layer_id[:12], layout=w.Layout(width="9em")), bar, label]))
+                                           w.HBox([self._name(layer_id[:12]), bar, label]))
                 bar, label = self._bars[layer_id]
                 bar.value = cur / tot if tot else 0
                 bar.bar_style = "success" if tot and cur >= tot else ""
-                label.value = f"{status} {_mb(cur)}/{_mb(tot)}" if tot else status
+                label.value = f"{status} {_mb(cur)}/{_mb(tot)}" if tot > 1 else status
             self._total.value = current / total if total else 0
             self._total_label.value = summary
 

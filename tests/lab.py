@@ -1,0 +1,121 @@
+"""A real JupyterLab and a headless Chromium (Debian's) for UI tests.
+
+Import the fixtures into a test module: ``from lab import lab_server, page``.
+Screenshots go to ``artifacts/`` at the top of the repo.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from conftest import free_port, wait_for
+
+ARTIFACTS = Path(__file__).parent.parent / "artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+class Lab:
+    def __init__(self, root: Path, port: int, token: str):
+        self.root, self.port, self.token = root, port, token
+        self.url = f"http://127.0.0.1:{port}"
+
+    def notebook(self, name: str, cells: list[str]) -> str:
+        """Write a notebook of code cells into the lab's root; its path there."""
+        nb = {"nbformat": 4, "nbformat_minor": 5,
+              "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+              "cells": [{"cell_type": "code", "metadata": {}, "source": src, "outputs": [],
+                         "execution_count": None, "id": uuid.uuid4().hex[:8]} for src in cells]}
+        (self.root / name).write_text(json.dumps(nb))
+        return name
+
+    def open_url(self, path: str) -> str:
+        return f"{self.url}/lab/tree/{path}?token={self.token}&reset"
+
+
+@pytest.fixture(scope="module")
+def lab_server(tmp_path_factory):
+    """``jupyter lab`` on 127.0.0.1, its root a temp dir, with a token."""
+    root = tmp_path_factory.mktemp("lab")
+    port, token = free_port(), uuid.uuid4().hex
+    config = root.parent / "lab-config"
+    (config / "labconfig").mkdir(parents=True, exist_ok=True)
+    (config / "labconfig" / "page_config.json").write_text(json.dumps(
+        {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
+    log = open(root.parent / f"lab-{port}.log", "wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", f"--port={port}",
+         "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+         "--LabApp.news_url=", "--LabApp.expose_app_in_browser=True"],
+        stdout=log, stderr=subprocess.STDOUT, cwd=root, env={**os.environ, "JUPYTER_CONFIG_DIR": str(config)})
+    lab = Lab(root, port, token)
+
+    def answers():
+        assert process.poll() is None, (root.parent / f"lab-{port}.log").read_text()[-2000:]
+        try:
+            return requests.get(f"{lab.url}/api/status?token={token}", timeout=1).ok
+        except requests.ConnectionError:
+            return False
+
+    wait_for(answers, timeout=60, message="jupyter lab to answer")
+    yield lab
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    """A fresh page; a screenshot of it lands in artifacts/ when the test ends."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    yield page
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-end.png"))
+    context.close()
+
+
+def command(page, name: str, args: dict | None = None):
+    """Run a JupyterLab command (the app is exposed as ``window.jupyterapp``)."""
+    return page.evaluate("([name, args]) => window.jupyterapp.commands.execute(name, args)", [name, args or {}])
+
+
+def open_notebook(page, lab: Lab, path: str) -> None:
+    page.goto(lab.open_url(path))
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+                           " && window.jupyterapp.shell.currentWidget.sessionContext"
+                           " && window.jupyterapp.shell.currentWidget.sessionContext.session"
+                           " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
+                           " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
+                           timeout=60_000)
+
+
+def run_all_cells(page) -> None:
+    command(page, "notebook:run-all-cells")
+    page.wait_for_function("() => { const w = window.jupyterapp.shell.currentWidget;"
+                           " return [...w.content.widgets].every(c => c.model.type !== 'code'"
+                           " || (c.model.executionCount !== null && !c.node.querySelector('.jp-InputArea-prompt')"
+                           ".textContent.includes('*'))); }", timeout=120_000)
