@@ -5,7 +5,7 @@ SHELL := /bin/bash
 VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
-APT_PACKAGES := docker.io docker-registry busybox-static chromium fonts-dejavu-core
+APT_PACKAGES := docker.io docker-registry busybox-static docker-compose chromium fonts-dejavu-core
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
