@@ -131,9 +131,21 @@ class Containers:
                cpus: float | None = None, memory: str | int | None = None, network: str | None = None,
                auto_remove: bool = False, tty: bool = False, stdin_open: bool = False,
                hostname: str | None = None, privileged: bool = False,
-               pull: str = "missing", on_progress: Callable | None = None) -> Container:
+               pull: str = "missing", on_progress: Callable | None = None,
+               mounts: Iterable[Mapping] | None = None, tmpfs: Mapping | Iterable[str] | None = None,
+               healthcheck: Mapping | None = None, init: bool | None = None,
+               cap_add: Iterable[str] | None = None, cap_drop: Iterable[str] | None = None,
+               extra_hosts: Mapping | Iterable[str] | None = None,
+               ulimits: Mapping[str, int | tuple[int, int]] | None = None, read_only: bool = False,
+               stop_signal: str | None = None, stop_timeout: int | None = None,
+               networks: Mapping[str, Iterable[str] | None] | None = None,
+               expose: Iterable[str | int] | None = None) -> Container:
         """Create (not start) a container, pulling the image first when it is
-        missing and ``pull="missing"`` (the CLI's default); ``pull="never"`` does not."""
+        missing and ``pull="missing"`` (the CLI's default); ``pull="never"`` does not.
+
+        ``mounts`` are Engine API mounts (``{"Type": "volume", "Source": ..., "Target": ...}``),
+        ``healthcheck`` takes docker-py's keys (``test``, ``interval`` in ns, ...), ``networks``
+        maps network names to aliases: the first is joined at create, the others before start."""
         specs.check_reference(image)
         if pull not in {"missing", "never", "always"}:
             raise specs.InvalidArgument(f"invalid pull policy {pull!r}: use missing, never or always")
@@ -142,13 +154,45 @@ class Containers:
         host_config = self._api.create_host_config(
             port_bindings=bindings or None, binds=binds or None, auto_remove=auto_remove,
             restart_policy=specs.parse_restart(restart), nano_cpus=int(cpus * 1e9) if cpus else None,
-            mem_limit=specs.parse_bytes(memory), network_mode=network, privileged=privileged)
+            mem_limit=specs.parse_bytes(memory), network_mode=network, privileged=privileged,
+            mounts=list(mounts) if mounts else None, tmpfs=tmpfs or None, init=init,
+            cap_add=list(cap_add) if cap_add else None, cap_drop=list(cap_drop) if cap_drop else None,
+            extra_hosts=extra_hosts or None, read_only=read_only or None,
+            ulimits=[{"Name": k, "Soft": v[0], "Hard": v[1]} if isinstance(v, tuple) else
+                     {"Name": k, "Soft": v, "Hard": v} for k, v in (ulimits or {}).items()] or None)
+        endpoints = list((networks or {}).items())
+        if endpoints:
+            if network:
+                raise specs.InvalidArgument("give either network or networks, not both")
+            host_config["NetworkMode"] = endpoints[0][0]
         config = dict(
             image=image, command=_command(command), name=name, entrypoint=_command(entrypoint),
             environment=specs.parse_env(env) or None, working_dir=workdir, user=user or None,
             labels={**self._engine.labels, **specs.parse_labels(labels)}, tty=tty, stdin_open=stdin_open,
             hostname=hostname, ports=[tuple(k.split("/")) for k in bindings] or None,
-            volumes=anonymous + [b.split(":")[1] for b in binds] or None, host_config=host_config)
+            volumes=anonymous + [b.split(":")[1] for b in binds] or None, host_config=host_config,
+            healthcheck=dict(healthcheck) if healthcheck else None, stop_signal=stop_signal,
+            stop_timeout=stop_timeout)
+        if expose:
+            config["ports"] = (config["ports"] or []) + [str(port) for port in expose]
+        if endpoints:
+            name0, aliases0 = endpoints[0]
+            config["networking_config"] = self._api.create_networking_config(
+                {name0: self._api.create_endpoint_config(aliases=list(aliases0 or []) or None)})
+            return self._connect_rest(self._create_pulling(image, config, pull, on_progress), endpoints[1:])
+        return self._create_pulling(image, config, pull, on_progress)
+
+    def _connect_rest(self, container: Container, endpoints: list) -> Container:
+        """Join the networks after the first; a failure removes the container again."""
+        try:
+            for network_name, aliases in endpoints:
+                self._engine.networks.connect(network_name, container.id, aliases=list(aliases or []) or None)
+        except ContainersError:
+            self.remove(container.id, force=True, volumes=True, missing_ok=True)
+            raise
+        return self.get(container.id) if endpoints else container
+
+    def _create_pulling(self, image: str, config: dict, pull: str, on_progress: Callable | None) -> Container:
         if pull == "always":
             self._engine.images.pull(image, on_progress=on_progress)
         try:
