@@ -85,9 +85,12 @@ class Images:
     # -- registry traffic ------------------------------------------------------
     def pull(self, ref: str, *, on_progress: ProgressCallback | None = None,
              auth: dict | None = None, platform: str | None = None) -> Image:
-        """Pull ``ref`` (``:latest`` when no tag is given), reporting each layer's progress."""
+        """Pull ``ref`` (``:latest`` when no tag is given), reporting each layer's progress.
+
+        Without ``auth``, the login this kernel (or the docker CLI's config) has for its registry."""
         repository, tag = specs.split_reference(ref)
         tag = tag or "latest"
+        auth = auth if auth is not None else self._engine.credentials.for_image(ref)
         with self._engine.translated("pull", "image", ref):
             items = self._api.pull(repository, tag=tag, stream=True, decode=True,
                                    auth_config=auth, platform=platform)
@@ -97,9 +100,10 @@ class Images:
 
     def push(self, ref: str, *, on_progress: ProgressCallback | None = None,
              auth: dict | None = None) -> str:
-        """Push ``ref`` to its registry; the pushed manifest's digest."""
+        """Push ``ref`` to its registry (with its login, as ``pull``); the pushed manifest's digest."""
         repository, tag = specs.split_reference(ref)
         tag = tag or "latest"
+        auth = auth if auth is not None else self._engine.credentials.for_image(ref)
         if not self.exists(f"{repository}:{tag}"):
             raise ImageNotFound(f"image {ref!r} is not on this engine; build, pull or tag it first",
                                 status=404, operation="push", target=ref)
@@ -116,7 +120,7 @@ class Images:
             message = _stream_error(item)
             if message:
                 cls = RegistryAuthError if any(w in message for w in ("unauthorized", "authentication required",
-                                                                      "denied")) else error_class
+                                                                      "denied", "no basic auth credentials")) else error_class
                 raise cls(f"{operation} of {ref} failed: {message}", operation=operation, target=ref)
             aux = item.get("aux") or aux
             if on_progress is not None and "status" in item:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..engine.specs import split_reference
 from .commands import cli_error
 from .container import container_commands as cli
 from .display import LayerProgress, build_log
@@ -25,7 +26,9 @@ def pull(ctx, args):
     progress = LayerProgress(f"pulling {args.image}", ctx.progress)
     image = _with_progress(progress, lambda: ctx.engine.images.pull(
         args.image, on_progress=progress, platform=args.platform, auth=ctx.auth_for(args.image)))
-    progress.finish(f"pulled {args.image} ({image.short_id})")
+    repository = split_reference(args.image)[0]
+    digest = next((d.split("@", 1)[1] for d in image.digests if d.split("@", 1)[0] == repository), "")
+    progress.finish(f"pulled {args.image} ({image.short_id}{', ' + digest if digest else ''})")
     return image
 
 

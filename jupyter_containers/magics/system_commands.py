@@ -1,10 +1,7 @@
-"""``%container`` subcommands for volumes, networks, the engine and registries."""
+"""``%container`` subcommands for volumes, networks and the engine (registries: registry_commands.py)."""
 
 from __future__ import annotations
 
-import os
-
-from .commands import cli_error
 from .container import container_commands as cli
 from .display import JSONView, Text
 from .registry import arg
@@ -128,31 +125,3 @@ def prune(ctx, args):
         return _pruned(engine.volumes.prune(all=args.all, filters=args.filter), "volumes")
     return _pruned(engine.networks.prune(filters=args.filter), "networks")
 
-
-@cli.command("login", "Log in to a registry; the password is never part of the cell",
-             arg("registry", nargs="?", default="https://index.docker.io/v1/"),
-             arg("-u", "--username", required=True),
-             arg("--password-variable", metavar="NAME", help="take the password from this Python variable"),
-             arg("--password-env", metavar="NAME", help="take the password from this environment variable"))
-def login(ctx, args):
-    if args.password_variable:
-        if args.password_variable not in ctx.shell.user_ns:
-            raise cli_error("login", f"no variable named {args.password_variable!r} in this notebook")
-        password = str(ctx.shell.user_ns[args.password_variable])
-    elif args.password_env:
-        if args.password_env not in os.environ:
-            raise cli_error("login", f"the environment variable {args.password_env} is not set")
-        password = os.environ[args.password_env]
-    else:
-        import getpass
-
-        password = getpass.getpass(f"password for {args.username} at {args.registry}: ")
-    ctx.login(args.registry, args.username, password)
-    print(f"logged in to {args.registry} as {args.username}")
-
-
-@cli.command("logout", "Forget this kernel's credentials for a registry",
-             arg("registry", nargs="?", default="https://index.docker.io/v1/"))
-def logout(ctx, args):
-    ctx.logout(args.registry)
-    print(f"logged out of {args.registry}")
