@@ -135,7 +135,7 @@ class Build(Model):
         return {"context": data} if isinstance(data, str) else data
 
 
-_PORT = re.compile(r"^(?:(?:\[(?P<ip6>[0-9a-fA-F:.]+)\]|(?P<ip>[0-9.]+)):)?(?:(?P<host>\d+(?:-\d+)?)?:)?"
+_PORT = re.compile(r"^(?:(?:\[(?P<ip6>[0-9a-fA-F:.]+)\]|(?P<ip>\d+\.\d+\.\d+\.\d+)):)?(?:(?P<host>\d+(?:-\d+)?)?:)?"
                    r"(?P<target>\d+)(?:/(?P<proto>tcp|udp|sctp))?$")
 
 

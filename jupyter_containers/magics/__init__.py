@@ -6,7 +6,11 @@ from . import registry_commands  # noqa: F401
 
 
 def load_ipython_extension(shell) -> None:
-    shell.register_magics(ContainerMagics(shell=shell, config=shell.config))
+    magics = ContainerMagics(shell=shell, config=shell.config)
+    shell.register_magics(magics)
+    from .compose import ComposeMagics
+
+    shell.register_magics(ComposeMagics(shell=shell, config=shell.config, container_magics=magics))
 
 
 __all__ = ["ContainerMagics", "load_ipython_extension"]
