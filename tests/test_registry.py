@@ -480,3 +480,118 @@ def test_notebook_and_history_never_hold_the_password(secure_registry, unique_im
     for secret in (PASSWORD, PASSWORD[::-1]):
         assert secret not in saved and secret.encode() not in history
     assert not (docker_config / "config.json").exists()
+
+
+# -- token auth: a registry that sends clients to a token service ---------------------------------
+
+class TokenService:
+    """A small real token service (as Docker Hub's auth.docker.io is for its registry):
+    issues RS256 JWTs the registry verifies against the certificate in its rootcertbundle."""
+
+    def __init__(self, folder: Path):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        from cryptography.x509.oid import NameOID
+
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "jc-test-token-issuer")])
+        now = datetime.datetime.now(datetime.timezone.utc)
+        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(self.key.public_key())
+                .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+                .not_valid_after(now + datetime.timedelta(days=1)).sign(self.key, hashes.SHA256()))
+        self.bundle = folder / "token-ca.pem"
+        self.bundle.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        self.x5c = base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()
+        self.requests: list[dict] = []
+        service = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                from urllib.parse import parse_qs, urlparse
+
+                query = parse_qs(urlparse(self.path).query)
+                given = self.headers.get("Authorization", "")
+                good = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+                service.requests.append({"scope": query.get("scope", []), "authorized": given == good})
+                if given != good:
+                    self.send_response(401)
+                    self.end_headers()
+                    return
+                body = json.dumps({"token": service.token(query.get("service", [""])[0],
+                                                          query.get("scope", []))}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.realm = f"http://127.0.0.1:{self.server.server_address[1]}/token"
+
+    def token(self, audience: str, scopes: list[str]) -> str:
+        import time
+
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        def b64(data: bytes) -> str:
+            return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+        access = []
+        for scope in scopes:
+            kind, rest = scope.split(":", 1)
+            name, actions = rest.rsplit(":", 1)
+            access.append({"type": kind, "name": name, "actions": actions.split(",")})
+        now = int(time.time())
+        claims = {"iss": "jc-test-issuer", "sub": USER, "aud": audience, "exp": now + 300, "nbf": now - 10,
+                  "iat": now, "jti": uuid.uuid4().hex, "access": access}
+        signed = b64(json.dumps({"typ": "JWT", "alg": "RS256", "x5c": [self.x5c]}).encode()) + "." + \
+            b64(json.dumps(claims).encode())
+        signature = self.key.sign(signed.encode(), padding.PKCS1v15(), hashes.SHA256())
+        return f"{signed}.{b64(signature)}"
+
+
+@pytest.fixture(scope="module")
+def token_registry(tmp_path_factory):
+    import threading
+
+    root = tmp_path_factory.mktemp("token-registry")
+    service = TokenService(root)
+    thread = threading.Thread(target=service.server.serve_forever, daemon=True)
+    thread.start()
+    port = free_port()
+    process, log = serve_registry(root, port, extra=(
+        "http: {addr: ADDR}\n"
+        f"auth: {{token: {{realm: '{service.realm}', service: jc-test-registry, issuer: jc-test-issuer, "
+        f"rootcertbundle: {service.bundle}}}}}\n"))
+    try:
+        yield f"127.0.0.1:{port}", service
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
+        service.server.shutdown()
+
+
+def test_token_auth_login_push_browse_delete(fresh, token_registry, unique_image):
+    registry, service = token_registry
+    repo = f"{registry}/{repo_name()}"
+    unique_image(f"{repo}:1")
+    api = Registries(fresh.credentials)
+    with pytest.raises(RegistryAuthError, match=f"{registry} needs a login"):
+        api.catalog(registry)
+    with pytest.raises(RegistryAuthError, match=f"refused the username or password of '{USER}'"):
+        fresh.credentials.login(registry, USER, PASSWORD + "x")
+    fresh.credentials.login(registry, USER, PASSWORD)
+    digest = fresh.images.push(f"{repo}:1")  # the engine fetched its own token with the login
+    assert repo.split("/", 1)[1] in api.catalog(registry)
+    assert any(r["authorized"] and "registry:catalog:*" in r["scope"] for r in service.requests)
+    assert api.tags(repo) == ["1"] and api.manifest(f"{repo}:1").digest == digest
+    assert api.delete(f"{repo}:1") == digest
+    assert any(r["authorized"] and any(s.endswith(":delete") for s in r["scope"]) for r in service.requests)
+    assert api.tags(repo) == []
