@@ -160,8 +160,8 @@ class Credentials:
         try:
             with self._engine.translated("login", "registry", registry):
                 self._engine.api.login(username, password=password, registry=registry, reauth=True)
-        except ContainersError as exc:
-            if isinstance(exc, RegistryAuthError) or "401" in str(exc):
+        except ContainersError as exc:  # the registry took it, the engine did not: it sees another network
+            if isinstance(exc, RegistryAuthError):
                 raise RegistryAuthError(f"{registry} refused the username or password of {username!r}",
                                         status=401, operation="login", target=registry) from None
             raise ContainersError(f"the engine could not log in to {registry}: {exc}".replace(password, "***"),

@@ -369,7 +369,7 @@ class Registries:
         """One request with the auth the registry asks for; errors as one line."""
         conn = self.connection(registry)
         headers = dict(headers or {})
-        auth = self._auth(registry)
+        auth = self._auth(registry) if conn.basic else None  # a credential helper runs only when needed
         if conn.basic and auth:
             headers["Authorization"] = _basic(auth)
         elif scope in conn.tokens:
@@ -377,6 +377,7 @@ class Registries:
         response = self._send(conn, method, path, headers)
         if response.status_code == 401:
             challenge = response.headers.get("WWW-Authenticate", "")
+            auth = auth or self._auth(registry)
             headers["Authorization"] = self._authorize(conn, challenge, scope, auth)
             response = self._send(conn, method, path, headers)
             if response.status_code == 401:
