@@ -203,7 +203,12 @@ class Stack:
     def _run(self, service: str, n: int, image: str) -> None:
         options = self.project.create_options(service, n)
         self._emit(service, "creating", options["name"])
-        self.engine.containers.run(image, detach=True, **options)
+        try:
+            self.engine.containers.run(image, detach=True, **options)
+        except ContainersError as exc:
+            if exc.operation == "pull" and image not in str(exc):
+                raise ComposeError(f"cannot pull {image}: {exc}", operation="pull", target=image) from None
+            raise
         self._emit(service, "started", options["name"])
 
     def _remove(self, container: Container, stop: bool = True) -> None:
