@@ -18,9 +18,10 @@ from .registry import Registry, arg
 compose_commands = Registry("compose")
 cli = compose_commands
 
+FILE_HELP = "compose file(s), later ones override"
 PROJECT = (
     arg("-p", "--project-name", help="the project's name (default: the file's name:, or the directory's)"),
-    arg("-f", "--file", action="append", default=[], help="compose file(s), later ones override"),
+    arg("-f", "--file", action="append", default=[], help=FILE_HELP),
     arg("--project-directory", help="base of relative paths (default: the first file's directory)"),
     arg("--profile", action="append", default=[], help="enable services of this profile"),
     arg("--env-file", help="variables for interpolation (default: .env in the project directory)"),
@@ -170,7 +171,8 @@ def ps(ctx, args):
     return _stack(ctx, args, required=False, progress=False).ps(args.services)
 
 
-@cli.command("logs", "The services' output, each line prefixed by its container (-f follows)", *PROJECT,
+@cli.command("logs", "The services' output, each line prefixed by its container (-f follows)",
+             PROJECT[0], arg("--file", action="append", default=[], help=FILE_HELP), *PROJECT[2:],
              arg("-f", "--follow", action="store_true", help="follow until interrupted or all stop"),
              arg("--tail", help="only the last N lines of each"), SERVICES, cell=True)
 def logs(ctx, args):
