@@ -167,7 +167,18 @@ class Stack:
                 self._emit("", "warning", detail=f"orphan containers: {names}; remove them with --remove-orphans")
         self._ensure_networks(project)
         self._ensure_volumes(project)
-        failures = run_graph(chosen, project.deps, lambda s: self._converge(s, plan), self.workers)
+        # as Compose does: create everything at once (creating needs no dependency), then start
+        # in dependency order, each service once what it depends on is started, healthy or completed
+        created: dict[str, list[Container]] = {}
+        not_created = run_graph(chosen, {}, lambda s: created.__setitem__(s, self._create(s, plan)),
+                                self.workers)
+
+        def start(service: str) -> None:
+            if service in not_created:
+                raise not_created[service]
+            self._start(service, plan, created[service])
+
+        failures = run_graph(chosen, project.deps, start, self.workers)
         if failures:
             service, exc = next((s, e) for s, e in failures.items() if not isinstance(e, Skipped))
             running = [c.name for c in self.containers() if c.state == "running"]
@@ -178,38 +189,40 @@ class Stack:
             self.wait(chosen, timeout=wait_timeout)
         return plan
 
-    def _converge(self, service: str, plan: Plan) -> None:
-        project = self.project
-        self._wait_for_dependencies(service)
+    def _create(self, service: str, plan: Plan) -> list[Container]:
+        """Remove surplus replicas, replace out-of-date containers, create missing ones (not started)."""
         todo = plan.services[service]
-        image = project.image(service)
+        image = self.project.image(service)
         parallel(lambda c: self._remove(c), todo.remove, self.workers)
+        parallel(lambda c: self._remove(c), todo.recreate, self.workers)
+        numbers = sorted([number(c) for c in todo.recreate] + todo.create)
+        out: list[Container] = []
+        parallel(lambda n: out.append(self._create_one(service, n, image)), numbers, self.workers)
+        return sorted(out, key=number)
 
-        def recreate(container: Container) -> None:
-            self._remove(container)
-            self._run(service, number(container), image)
-
-        parallel(recreate, todo.recreate, self.workers)
-        parallel(lambda n: self._run(service, n, image), todo.create, self.workers)
-
-        def start(container: Container) -> None:
-            self.engine.containers.start(container.id)
-            self._emit(service, "started", container.name)
-
-        parallel(start, todo.start, self.workers)
-        for container in todo.keep:
-            self._emit(service, "running", container.name)
-
-    def _run(self, service: str, n: int, image: str) -> None:
+    def _create_one(self, service: str, n: int, image: str) -> Container:
         options = self.project.create_options(service, n)
         self._emit(service, "creating", options["name"])
         try:
-            self.engine.containers.run(image, detach=True, **options)
+            container = self.engine.containers.create(image, **options)
         except ContainersError as exc:
             if exc.operation == "pull" and image not in str(exc):
                 raise ComposeError(f"cannot pull {image}: {exc}", operation="pull", target=image) from None
             raise
-        self._emit(service, "started", options["name"])
+        self._emit(service, "created", options["name"])
+        return container
+
+    def _start(self, service: str, plan: Plan, created: list[Container]) -> None:
+        self._wait_for_dependencies(service)
+        todo = plan.services[service]
+
+        def start(container: Container) -> None:
+            self.engine.containers.start_or_remove(container)
+            self._emit(service, "started", container.name)
+
+        parallel(start, created + todo.start, self.workers)
+        for container in todo.keep:
+            self._emit(service, "running", container.name)
 
     def _remove(self, container: Container, stop: bool = True) -> None:
         service = container.labels.get(SERVICE, "")

@@ -234,6 +234,11 @@ class Containers:
                 return container
         return self.get(container.id)
 
+    def start_or_remove(self, container: Container) -> None:
+        """Start a created container; one that cannot start is removed again and the error raised
+        (``PortInUse`` naming the port when a published port is taken)."""
+        self._start_or_remove(container)
+
     def _start_or_remove(self, container: Container) -> None:
         try:
             self.start(container.id)

@@ -1,0 +1,95 @@
+"""Bringing a 10-service stack up and down: ours (in-process, as from a notebook) vs Debian's docker-compose.
+
+The stack: one base service with a healthcheck and nine that depend on it, all
+busybox ``sleep`` (which, as PID 1, ignores SIGTERM, so each stop waits the
+10 s grace period: what wins on ``down`` is stopping each level at once).
+Both tools run on the same engine (DOCKER_HOST=engine.url), rounds interleaved,
+and the resulting engine state is checked to be the same for both.
+Targets: up at most 0.7x docker-compose's, down at most 1.0x.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from _common import IMAGE, ensure_image
+from jupyter_containers.compose import Stack, load_project
+from jupyter_containers.engine import Engine
+
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", 2))
+DEPENDENTS = 9
+
+
+def compose_file() -> str:
+    lines = ["services:", "  base:", f"    image: {IMAGE}", "    command: sleep 3600",
+             "    healthcheck: {test: [CMD, 'true'], interval: 1s}"]
+    for i in range(1, DEPENDENTS + 1):
+        lines += [f"  app{i}:", f"    image: {IMAGE}", "    command: sleep 3600", "    depends_on: [base]"]
+    return "\n".join(lines) + "\n"
+
+
+def state(engine: Engine, project: str) -> tuple:
+    """What the engine holds for the project: (service, number, state, image, command) per container, networks."""
+    label = {"label": [f"com.docker.compose.project={project}"]}
+    containers = sorted((c.labels["com.docker.compose.service"], c.labels["com.docker.compose.container-number"],
+                         c.state, c.image, c.command) for c in engine.containers.list(all=True, filters=label))
+    networks = sorted(n.name.removeprefix(project) for n in engine.networks.list(filters=label))
+    return containers, networks
+
+
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    binary = shutil.which("docker-compose")
+    if binary is None:
+        print("docker-compose is not installed (make installs Debian's docker-compose)")
+        return 1
+    engine = Engine.connect()
+    ensure_image(engine)
+    times = {("ours", "up"): [], ("ours", "down"): [], ("docker-compose", "up"): [], ("docker-compose", "down"): []}
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "compose.yaml"
+        path.write_text(compose_file())
+        env = {**os.environ, "DOCKER_HOST": engine.url}
+
+        def dc(project: str, *args: str) -> None:
+            subprocess.run([binary, "-p", project, "-f", str(path), *args], env=env, check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        for _ in range(ROUNDS):
+            theirs, ours = f"bench-dc-{uuid.uuid4().hex[:6]}", f"bench-jc-{uuid.uuid4().hex[:6]}"
+            times[("docker-compose", "up")].append(timed(lambda: dc(theirs, "up", "-d")))
+            stack = Stack(engine, load_project([path], name=ours))
+            times[("ours", "up")].append(timed(stack.up))
+            up_theirs, up_ours = state(engine, theirs), state(engine, ours)
+            assert up_theirs == up_ours and len(up_ours[0]) == DEPENDENTS + 1, (up_theirs, up_ours)
+            times[("docker-compose", "down")].append(timed(lambda: dc(theirs, "down")))
+            times[("ours", "down")].append(timed(stack.down))
+            assert state(engine, theirs) == state(engine, ours) == ([], [])
+    print(f"a {DEPENDENTS + 1}-service stack (1 base with a healthcheck, {DEPENDENTS} depending on it), "
+          f"median of {ROUNDS} round(s), {engine.url}")
+    verdicts = []
+    for verb, target in (("up", 0.7), ("down", 1.0)):
+        ours, theirs = (statistics.median(times[(who, verb)]) for who in ("ours", "docker-compose"))
+        ratio = ours / theirs
+        print(f"  {verb:<5} ours {ours:7.2f} s   docker-compose {theirs:7.2f} s   {ratio:5.2f}x   "
+              f"target <= {target}x -> {'met' if ratio <= target else 'NOT met'}")
+        verdicts.append(ratio <= target)
+    print("same resulting engine state after up and after down: yes")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
