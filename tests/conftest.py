@@ -19,6 +19,8 @@ import pytest
 
 from jupyter_containers.engine import Engine, EngineUnavailable, PrivateEngine
 
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
 TEST_LABEL = "io.jupyter.containers.test"
 RUN_ID = uuid.uuid4().hex[:12]
 BUSYBOX = "jupyter-containers/busybox:test"

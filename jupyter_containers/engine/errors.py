@@ -123,3 +123,9 @@ def translated(operation: str, target_kind: str | None = None,
         raise InvalidArgument(one_line(exc), operation=operation, target=target) from None
     except (requests.exceptions.ConnectionError, ConnectionError) as exc:
         raise unavailable(url, exc) from None
+
+
+class PolicyDenied(ContainersError):
+    """A request the deployment's ContainersPolicy does not allow."""
+
+    kind = "policy-denied"

@@ -42,6 +42,7 @@ CREATE_OPTIONS = (
 def _create_options(ctx, args) -> dict:
     from ..magics.display import LayerProgress
 
+    ctx.policy.check_create(privileged=args.privileged, network=args.network, volumes=args.volume)
     return dict(
         command=args.command or None, name=args.name, ports=args.publish, env=args.env, volumes=args.volume,
         labels={**dict(label.partition("=")[::2] for label in args.label), **ctx.session_labels(args.session)},

@@ -30,6 +30,10 @@ class Context:
         return self._magics.engine
 
     @property
+    def policy(self):
+        return self._magics.policy
+
+    @property
     def progress(self) -> str:
         return self._magics.progress
 
@@ -69,6 +73,9 @@ class ContainerMagics(Magics, Configurable):
         self.session_id = uuid.uuid4().hex
         self._engine: Engine | None = None
         self._watcher = None
+        from ..policy import ContainersPolicy
+
+        self.policy = ContainersPolicy(parent=self)
 
     @observe("engine_url", "labels")
     def _url_changed(self, change) -> None:

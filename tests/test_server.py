@@ -1,0 +1,177 @@
+"""The server extension's REST API, through a real jupyter_server (pytest-jupyter)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from IPython.core.error import UsageError
+
+from conftest import BUSYBOX, RUN_ID, TEST_LABEL, wait_for
+from jupyter_containers.policy import ContainersPolicy
+
+pytestmark = pytest.mark.usefixtures("busybox")
+API = "jupyter-containers/api"
+
+
+@pytest.fixture
+def jp_server_config():
+    return {"ServerApp": {"jpserver_extensions": {"jupyter_containers.server": True}}}
+
+
+@pytest.fixture
+def api(jp_fetch, jp_serverapp, root_engine):
+    # pytest-jupyter gives the server a home of its own, where the private engine's socket is not
+    jp_serverapp.web_app.settings["jupyter_containers"].engine_url = root_engine.url
+
+    async def call(method: str, *path: str, body=None, expect: int = 200, **params):
+        response = await jp_fetch(API, *path, method=method, params=params or None, raise_error=False,
+                                  body=None if body is None and method in ("GET", "DELETE") else json.dumps(body or {}))
+        assert response.code == expect, response.body[:500]
+        text = response.body.decode()
+        return json.loads(text) if response.headers.get("Content-Type", "").startswith("application/json") and text \
+            else text
+    return call
+
+
+def error_of(data: dict, kind: str) -> str:
+    assert data["kind"] == kind and "\n" not in data["message"], data
+    return data["message"]
+
+
+async def test_engine_and_listings(api, engine, name):
+    engine.containers.run(BUSYBOX, "sleep 300", name=name, ports=["127.0.0.1::80"])
+    status = await api("GET", "engine")
+    assert status["url"] == engine.url and status["containers"]["running"] >= 1
+    assert (await api("GET", "engine", "info"))["ID"]
+    containers = {c["name"]: c for c in await api("GET", "containers")}
+    mine = containers[name]
+    assert mine["state"] == "running" and mine["ports"][0]["url"].startswith("http://127.0.0.1:")
+    assert (await api("GET", "containers", name))["Name"] == f"/{name}"
+    images = await api("GET", "images")
+    assert any(BUSYBOX in i["tags"] for i in images)
+
+
+async def test_actions_remove_and_errors(api, engine, name):
+    engine.containers.run(BUSYBOX, "sleep 300", name=name)
+    assert (await api("POST", "containers", name, "stop"))["state"] == "exited"
+    assert engine.containers.get(name).state == "exited"
+    assert (await api("POST", "containers", name, "start"))["state"] == "running"
+    error_of(await api("POST", "containers", name, "explode", expect=404), "http")
+    error_of(await api("DELETE", "containers", name, expect=409), "conflict")
+    await api("DELETE", "containers", name, expect=204, force="1")
+    assert not engine.containers.exists(name)
+    assert "jc-test-nothing" in error_of(await api("GET", "containers", "jc-test-nothing", expect=404),
+                                         "container-not-found")
+    error_of(await api("POST", "containers", "jc-test-nothing", "stop", expect=404), "container-not-found")
+
+
+async def test_run_through_the_api(api, engine, name):
+    created = await api("POST", "containers", expect=201, body={
+        "image": BUSYBOX, "name": name, "command": ["sleep", "300"], "labels": {TEST_LABEL: RUN_ID}})
+    assert created["name"] == name and engine.containers.get(name).state == "running"
+    error_of(await api("POST", "containers", expect=409, body={"image": BUSYBOX, "name": name,
+                                                               "labels": {TEST_LABEL: RUN_ID}}), "conflict")
+    error_of(await api("POST", "containers", expect=400, body={"name": "x"}), "invalid-argument")
+    error_of(await api("POST", "containers", expect=400, body={"image": BUSYBOX, "ports": ["99999:80"]}),
+             "invalid-argument")
+    error_of(await api("POST", "containers", expect=404, body={"image": "jc-test/nope:1"}), "image-not-found")
+
+
+async def test_logs_plain_and_followed(api, engine, name):
+    engine.containers.run(BUSYBOX, ["sh", "-c", "echo one; echo two; sleep 1; echo three"], name=name)
+    assert (await api("GET", "containers", name, "logs", follow="1")) == "one\ntwo\nthree\n"
+    assert (await api("GET", "containers", name, "logs", tail="1")) == "three\n"
+
+
+async def test_pull_streams_progress(api, engine, registry, name):
+    ref = f"{registry}/jc-test/{name}:1"
+    engine.images.tag(BUSYBOX, ref)
+    engine.images.push(ref)
+    engine.images.remove(ref)
+    try:
+        lines = [json.loads(line) for line in (await api("POST", "images", "pull", body={"image": ref})).splitlines()]
+        assert lines[-1]["done"] and ref in lines[-1]["image"]["tags"]
+        assert lines[0]["status"].startswith("Pulling from") and any(
+            (line.get("status") or "").startswith("Status:") for line in lines), lines
+        await api("DELETE", "images", ref, expect=204)
+        assert not engine.images.exists(ref)
+        failed = json.loads((await api("POST", "images", "pull", body={"image": f"{registry}/jc-test/none:1"}))
+                            .splitlines()[-1])
+        assert failed["error"]["kind"] in ("image-not-found", "pull-failed")
+    finally:
+        if engine.images.exists(ref):
+            engine.images.remove(ref, force=True)
+
+
+async def test_stacks_group_compose_labels(api, engine, name):
+    for i, service in enumerate(["web", "db"]):
+        engine.containers.run(BUSYBOX, "sleep 300", name=f"{name}-{service}-1", labels={
+            "com.docker.compose.project": name, "com.docker.compose.service": service})
+    stacks = {s["name"]: s for s in await api("GET", "stacks")}
+    assert [s["name"] for s in stacks[name]["services"]] == ["db", "web"]
+    assert stacks[name]["running"] == stacks[name]["total"] == 2
+    error_of(await api("GET", "stats", expect=501), "not-implemented")
+
+
+async def test_engine_unavailable_is_503(api, jp_serverapp):
+    state = jp_serverapp.web_app.settings["jupyter_containers"]
+    state.engine_url, state._engine = "unix:///nonexistent/docker.sock", None
+    assert "no container engine answers" in error_of(await api("GET", "containers", expect=503), "engine-unavailable")
+
+
+@pytest.mark.parametrize("method, path", [
+    ("GET", "engine"), ("GET", "engine/info"), ("GET", "containers"), ("POST", "containers"),
+    ("GET", "containers/x"), ("DELETE", "containers/x"), ("POST", "containers/x/stop"), ("GET", "containers/x/logs"),
+    ("GET", "images"), ("POST", "images/pull"), ("DELETE", "images/x"), ("GET", "stacks"), ("POST", "stacks/up"),
+    ("GET", "stats"),
+])
+async def test_every_endpoint_refuses_without_a_token(jp_fetch, method, path):
+    response = await jp_fetch(API, path, method=method, headers={"Authorization": ""}, raise_error=False,
+                              body="{}" if method == "POST" else None)
+    assert response.code in (401, 403), (path, response.code)
+
+
+@pytest.fixture
+def hub(jp_serverapp):
+    state = jp_serverapp.web_app.settings["jupyter_containers"]
+    state.policy = ContainersPolicy(profile="hub")
+    yield state.policy
+
+
+async def test_hub_policy_refuses_escapes_through_the_api(api, hub, engine, name):
+    before = {c.id for c in engine.containers.list(all=True)}
+    message = error_of(await api("POST", "containers", expect=403, body={"image": BUSYBOX, "privileged": True}),
+                       "policy-denied")
+    assert "allow_privileged" in message
+    message = error_of(await api("POST", "containers", expect=403, body={"image": BUSYBOX, "volumes": ["/:/host"]}),
+                       "policy-denied")
+    assert "bind mount of /" in message and "allowed_bind_paths" in message
+    assert "allow_host_network" in error_of(await api("POST", "containers", expect=403, body={
+        "image": BUSYBOX, "network": "host"}), "policy-denied")
+    assert {c.id for c in engine.containers.list(all=True)} == before
+
+
+def test_hub_policy_refuses_escapes_through_the_magics(monkeypatch, root_engine):
+    from IPython.testing.globalipapp import start_ipython
+
+    monkeypatch.setenv("JUPYTER_CONTAINERS_POLICY", "hub")
+    shell = start_ipython()
+    shell.run_line_magic("load_ext", "jupyter_containers")
+    magics = shell.magics_manager.registry["ContainerMagics"]
+    from jupyter_containers.policy import ContainersPolicy as Policy
+
+    magics.policy = Policy(parent=magics)
+    try:
+        with pytest.raises(UsageError, match="allow_privileged"):
+            shell.run_line_magic("container", f"run --privileged {BUSYBOX} true")
+        with pytest.raises(UsageError, match="bind mount of / is not allowed"):
+            shell.run_line_magic("container", f"run -v /:/host {BUSYBOX} true")
+    finally:
+        magics.policy = Policy(parent=magics, profile="personal")
+    wait_for(lambda: True)
+
+
+def test_default_policy_allows_what_the_cli_allows():
+    policy = ContainersPolicy(profile="personal")
+    policy.check_create(privileged=True, network="host", volumes=["/:/host"], cap_add=["NET_ADMIN"])
