@@ -167,18 +167,15 @@ class Stack:
                 self._emit("", "warning", detail=f"orphan containers: {names}; remove them with --remove-orphans")
         self._ensure_networks(project)
         self._ensure_volumes(project)
-        # as Compose does: create everything at once (creating needs no dependency), then start
-        # in dependency order, each service once what it depends on is started, healthy or completed
-        created: dict[str, list[Container]] = {}
-        not_created = run_graph(chosen, {}, lambda s: created.__setitem__(s, self._create(s, plan)),
-                                self.workers)
+        # as Compose does: create everything at once (creating needs no dependency), and start each
+        # service once it is created and what it depends on is started, healthy or completed
+        with ThreadPoolExecutor(max(1, min(self.workers, len(chosen)))) as pool:
+            creating = {s: pool.submit(self._create, s, plan) for s in chosen}
 
-        def start(service: str) -> None:
-            if service in not_created:
-                raise not_created[service]
-            self._start(service, plan, created[service])
+            def start(service: str) -> None:
+                self._start(service, plan, creating[service].result())
 
-        failures = run_graph(chosen, project.deps, start, self.workers)
+            failures = run_graph(chosen, project.deps, start, self.workers)
         if failures:
             service, exc = next((s, e) for s, e in failures.items() if not isinstance(e, Skipped))
             running = [c.name for c in self.containers() if c.state == "running"]
@@ -392,7 +389,17 @@ class Stack:
             self._emit("", "warning", detail="orphan containers left: " + ", ".join(c.name for c in orphans)
                        + "; remove them with --remove-orphans")
             containers = [c for c in containers if c not in orphans]
-        self._in_order(containers, reverse=True, action=lambda c: self._stop_remove(c, timeout))
+        # a container counts as gone for the order once stopped; removing it overlaps what follows
+        with ThreadPoolExecutor(self.workers) as removals:
+            pending = []
+
+            def stop(container: Container) -> None:
+                self._stop(container, timeout)
+                pending.append(removals.submit(self._remove_stopped, container))
+
+            self._in_order(containers, reverse=True, action=stop)
+            for future in pending:
+                future.result()
         for network in self.engine.networks.list(filters={"label": [f"{PROJECT}={self.name}"]}):
             try:
                 self.engine.networks.remove(network.id, missing_ok=True)
@@ -405,13 +412,14 @@ class Stack:
                 self._emit("", "removed", detail=f"volume {volume.name}")
         return [c.name for c in containers]
 
-    def _stop_remove(self, container: Container, timeout: int | None) -> None:
-        service = container.labels.get(SERVICE, "")
+    def _stop(self, container: Container, timeout: int | None) -> None:
         if container.state in ("running", "restarting", "paused"):
-            self._emit(service, "stopping", container.name)
+            self._emit(container.labels.get(SERVICE, ""), "stopping", container.name)
             self.engine.containers.stop(container.id, timeout=timeout)
+
+    def _remove_stopped(self, container: Container) -> None:
         self.engine.containers.remove(container.id, force=True, missing_ok=True)
-        self._emit(service, "removed", container.name)
+        self._emit(container.labels.get(SERVICE, ""), "removed", container.name)
 
     def _in_order(self, containers: list[Container], reverse: bool, action: Callable[[Container], None]) -> None:
         by_service: dict[str, list[Container]] = {}
