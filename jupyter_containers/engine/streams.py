@@ -44,6 +44,34 @@ class BuildLine:
 
 
 @dataclass(frozen=True)
+class StatsSample:
+    """One frame of a container's ``/stats`` stream, as the engine sent it.
+
+    ``time`` is None when the container is not running (the engine then sends
+    frames holding only its name and id). ``primed`` is False for the first
+    frame of a stream, whose ``precpu_stats`` are empty so no CPU % can be
+    computed from it.
+    """
+    id: str
+    name: str
+    time: datetime | None
+    raw: dict
+
+    @classmethod
+    def from_raw(cls, data: dict) -> "StatsSample":
+        return cls(id=data.get("id", ""), name=(data.get("name") or "").lstrip("/"),
+                   time=_ts(data.get("read")), raw=data)
+
+    @property
+    def running(self) -> bool:
+        return self.time is not None
+
+    @property
+    def primed(self) -> bool:
+        return bool((self.raw.get("precpu_stats") or {}).get("system_cpu_usage"))
+
+
+@dataclass(frozen=True)
 class LogLine:
     stream: str  # "stdout" or "stderr"
     text: str
