@@ -249,3 +249,49 @@ services:
     with pytest.raises(ComposeError, match="no containers for nope"):
         st.stop(["nope"])
     assert Stack(engine, name=name).down() == [f"{name}-talker-1"]
+
+
+def test_service_options_reach_the_engine(engine, name, tmp_path):
+    (tmp_path / "token.txt").write_text("s3cret\n")
+    text = f"""
+services:
+  box:
+    image: {BUSYBOX}
+    init: true
+    command: sleep 3600
+    user: "1000:1000"
+    working_dir: /tmp
+    hostname: boxhost
+    read_only: true
+    tmpfs: [/tmp]
+    cap_drop: [ALL]
+    cap_add: [CHOWN]
+    extra_hosts: ["db.internal:10.1.2.3"]
+    ulimits: {{nofile: {{soft: 512, hard: 1024}}}}
+    stop_signal: SIGINT
+    stop_grace_period: 3s
+    restart: unless-stopped
+    expose: ["9000"]
+    labels: {{team: nb}}
+    deploy: {{resources: {{limits: {{cpus: '0.5', memory: 64m}}}}}}
+    secrets: [token]
+secrets:
+  token: {{file: ./token.txt}}
+"""
+    st = stack(engine, text, name, working_dir=tmp_path)
+    st.up()
+    raw = engine.containers.inspect(f"{name}-box-1")
+    host, config = raw["HostConfig"], raw["Config"]
+    assert (config["User"], config["WorkingDir"], config["Hostname"]) == ("1000:1000", "/tmp", "boxhost")
+    assert host["ReadonlyRootfs"] and "/tmp" in host["Tmpfs"] and host["Init"]
+    assert host["CapDrop"] == ["ALL"] and host["CapAdd"] == ["CHOWN"]
+    assert host["ExtraHosts"] == ["db.internal:10.1.2.3"]
+    assert host["Ulimits"] == [{"Name": "nofile", "Soft": 512, "Hard": 1024}]
+    assert (config["StopSignal"], config["StopTimeout"]) == ("SIGINT", 3)
+    assert host["RestartPolicy"]["Name"] == "unless-stopped"
+    assert host["NanoCpus"] == 500_000_000 and host["Memory"] == 64 * 1024 ** 2
+    assert "9000/tcp" in config["ExposedPorts"] and config["Labels"]["team"] == "nb"
+    assert st.exec("box", "cat /run/secrets/token").output == "s3cret\n"
+    assert st.exec("box", "touch /not-writable").exit_code != 0  # read_only took effect
+    assert "10.1.2.3\tdb.internal" in st.exec("box", "cat /etc/hosts").output
+    st.down()

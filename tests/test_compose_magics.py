@@ -151,3 +151,20 @@ def test_logs_follow_ends_when_the_services_stop(ip, name, capsys):
     assert line(ip, f"logs -p {name} -f") is None  # returns once the container exited
     assert capsys.readouterr().out.splitlines() == [f"{name}-a-1 | one", f"{name}-a-1 | two"]
     line(ip, f"down -p {name}")
+
+
+def test_pull_and_build(ip, name, engine, registry, capsys):
+    ref = f"{registry}/jc/compose-{name}:1"
+    engine.images.tag(BUSYBOX, ref)
+    engine.images.push(ref)
+    engine.images.remove(ref)
+    body = f"services:\n  a:\n    image: {ref}\n  b:\n    build:\n      dockerfile_inline: 'FROM {BUSYBOX}'\n"
+    try:
+        cell(ip, f"pull -p {name}", body)
+        assert engine.images.exists(ref) and "pulled 1 image(s)" in capsys.readouterr().out
+        cell(ip, f"build -p {name}", body)
+        assert engine.images.exists(f"{name}-b")
+    finally:
+        for image in (ref, f"{name}-b"):
+            if engine.images.exists(image):
+                engine.images.remove(image, force=True)
