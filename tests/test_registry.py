@@ -379,9 +379,9 @@ def test_challenges_are_parsed():
 
 @pytest.fixture(scope="module")
 def ip(root_engine):
-    from IPython.testing.globalipapp import start_ipython
+    from IPython.testing import globalipapp
 
-    shell = start_ipython()
+    shell = globalipapp.start_ipython() or globalipapp.get_ipython()  # started already by another module
     shell.run_line_magic("load_ext", "jupyter_containers")
     shell.run_line_magic("config", f"ContainerMagics.labels = {{'{TEST_LABEL}': '{RUN_ID}'}}")
     shell.run_line_magic("config", "ContainerMagics.progress = 'text'")
