@@ -138,7 +138,7 @@ def test_help(ip, capsys):
     line(ip, "--help")
     out = capsys.readouterr().out
     for sub in ("up", "down", "ps", "logs", "start", "stop", "restart", "pull", "build", "config", "ls",
-                "exec", "scale"):
+                "exec", "scale", "stats"):
         assert f"  {sub} " in out, sub
     line(ip, "up --help")
     assert "--wait-timeout" in capsys.readouterr().out
@@ -168,3 +168,22 @@ def test_pull_and_build(ip, name, engine, registry, capsys):
         for image in (ref, f"{name}-b"):
             if engine.images.exists(image):
                 engine.images.remove(image, force=True)
+
+
+def test_stats_of_the_stack(ip, name):
+    body = (f"services:\n  a:\n    image: {BUSYBOX}\n    init: true\n    command: sleep 3600\n"
+            f"  b:\n    image: {BUSYBOX}\n    init: true\n    command: sleep 3600\n")
+    cell(ip, f"up -p {name}", body)
+    try:
+        frame = line(ip, f"stats -p {name} --no-stream")
+        assert sorted(frame["name"]) == [f"{name}-a-1", f"{name}-b-1"] and (frame["pids"] >= 1).all()
+        assert list(line(ip, f"stats -p {name} --no-stream b")["name"]) == [f"{name}-b-1"]
+        chart = line(ip, f"stats -p {name}")
+        try:
+            assert chart.sampler.filters == {"label": [f"com.docker.compose.project={name}"]}
+            wait_for(lambda: set(chart.frame()["name"]) == {f"{name}-a-1", f"{name}-b-1"}, timeout=20)
+        finally:
+            chart.stop()
+    finally:
+        line(ip, f"down -p {name}")
+    assert "no running containers in project" in fails(ip, f"%compose stats -p {name} --no-stream")

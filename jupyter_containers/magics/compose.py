@@ -248,3 +248,30 @@ def scale(ctx, args):
     stack = _stack(ctx, args)
     stack.scale(_counts(args.counts))
     return stack.ps()
+
+
+@cli.command("stats", "Resource usage of the stack: a live chart (new replicas join it), or with --no-stream "
+             "a DataFrame", *PROJECT,
+             arg("--no-stream", action="store_true", help="one snapshot (a DataFrame) instead of a live chart"),
+             arg("--retention", type=float, default=3600.0, metavar="SECONDS",
+                 help="history kept per container (default 3600)"),
+             arg("--window", type=float, default=300.0, metavar="SECONDS",
+                 help="seconds shown in the chart (default 300)"),
+             SERVICES, cell=True)
+def stats(ctx, args):
+    from ..compose import ComposeError
+    from ..stats import Sampler, snapshot
+
+    stack = _stack(ctx, args, required=False, progress=False)
+    running = [c.name for c in stack.containers(args.services) if c.state == "running"]
+    if not running:
+        raise ComposeError(f"no running containers in project {stack.name}")
+    # named services: those containers; the whole stack: its label, so replicas started later join
+    target = dict(containers=running) if args.services else \
+        dict(filters={"label": [f"com.docker.compose.project={stack.name}"]})
+    if args.no_stream:
+        return snapshot(ctx.engine, **target)
+    from ..stats.charts import LiveChart
+
+    sampler = Sampler(ctx.engine, retention=args.retention, **target).start()
+    return LiveChart(sampler, window=args.window, title=f"stack {stack.name}").start()
