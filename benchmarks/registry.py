@@ -51,7 +51,7 @@ def fresh_registry():
                     break
                 except OSError:
                     if time.monotonic() > deadline or process.poll() is not None:
-                        raise RuntimeError("the registry did not start")
+                        raise RuntimeError("the registry did not start") from None
                     time.sleep(0.05)
             yield f"127.0.0.1:{port}"
         finally:
@@ -108,10 +108,10 @@ def main() -> int:
                 ours_ref, cli_ref = f"{ours_registry}/bench/big:1", f"{cli_registry}/bench/big:1"
                 engine.images.tag(BIG, ours_ref)
                 engine.images.tag(BIG, cli_ref)
-                pushes = [("ours push", lambda: ours_push(engine, ours_ref)),
-                          ("docker push", lambda: cli(engine, config_dir, "push", cli_ref))]
-                pulls = [("ours pull", lambda: ours_pull(engine, ours_ref)),
-                         ("docker pull", lambda: cli(engine, config_dir, "pull", cli_ref))]
+                pushes = [("ours push", lambda r=ours_ref: ours_push(engine, r)),
+                          ("docker push", lambda r=cli_ref: cli(engine, config_dir, "push", r))]
+                pulls = [("ours pull", lambda r=ours_ref: ours_pull(engine, r)),
+                         ("docker pull", lambda r=cli_ref: cli(engine, config_dir, "pull", r))]
                 if round_ % 2:
                     pushes.reverse()
                     pulls.reverse()
