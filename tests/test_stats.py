@@ -7,6 +7,7 @@ import json
 import math
 import os
 import re
+import signal
 import subprocess
 import threading
 import time
@@ -15,8 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import BUSYBOX, RUN_ID, TEST_LABEL, wait_for
-from jupyter_containers.engine import ContainerNotFound, InvalidArgument
+from conftest import BUSYBOX, RUN_ID, TEST_LABEL, build_busybox, wait_for
+from jupyter_containers.engine import ContainerNotFound, EngineUnavailable, InvalidArgument
 from jupyter_containers.stats import FRAME_COLUMNS, SNAPSHOT_COLUMNS, History, Sampler, export, snapshot
 from jupyter_containers.stats import formulas
 from jupyter_containers.stats.charts import LiveChart
@@ -261,6 +262,20 @@ def test_live_chart_draws_and_stops(engine, busybox, name):
     assert chart.redraws == redraws
 
 
+def test_engine_gone_ends_sampler_and_chart(second_engine):
+    private, other = second_engine
+    build_busybox(other)
+    other.containers.run(BUSYBOX, "sleep 300", network="none")
+    chart = LiveChart(Sampler(other), window=60).start()
+    wait_for(lambda: len(chart.frame()) >= 1, timeout=15, message="a row from the second engine")
+    os.kill(private.pid, signal.SIGKILL)  # a crash, not a clean shutdown
+    wait_for(lambda: isinstance(chart.sampler.error, EngineUnavailable), timeout=15, message="the sampler's error")
+    wait_for(lambda: not chart.running and chart.sampler.threads_alive == 0, timeout=15,
+             message="the chart's and the sampler's threads to end")
+    assert "stopped: the engine at" in chart.status.value and chart.button.disabled
+    assert len(chart.frame()) >= 1  # what was sampled stays
+
+
 # -- %container stats ---------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -306,6 +321,7 @@ def test_magic_snapshot_and_live_chart(ip, engine, busybox, name):
     ("%container stats --no-stream --filter nonsense=1", "container stats: "),
     ("%container stats --retention 0", "container stats: retention and interval must be positive"),
     ("%container stats --window x", "container stats: argument --window: invalid float value"),
+    ("%container stats --window 0", "container stats: the chart's window must be a positive number"),
 ])
 def test_magic_bad_input_is_one_line(ip, line, expected):
     before = threading.active_count()

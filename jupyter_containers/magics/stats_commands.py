@@ -25,5 +25,5 @@ def stats(ctx, args):
         return snapshot(ctx.engine, args.containers, filters=args.filter)
     from ..stats.charts import LiveChart
 
-    sampler = Sampler(ctx.engine, args.containers, filters=args.filter, retention=args.retention).start()
-    return LiveChart(sampler, window=args.window).start()
+    sampler = Sampler(ctx.engine, args.containers, filters=args.filter, retention=args.retention)
+    return LiveChart(sampler, window=args.window).start()  # starts the sampler first: its errors leave nothing

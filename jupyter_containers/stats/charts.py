@@ -10,6 +10,7 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
+from ..engine.errors import InvalidArgument
 from .sampler import Sampler
 
 if TYPE_CHECKING:
@@ -32,6 +33,8 @@ class LiveChart:
 
     def __init__(self, sampler: Sampler, *, interval: float = 1.0, window: float = 300.0,
                  own_sampler: bool = True, title: str | None = None):
+        if not window > 0:
+            raise InvalidArgument(f"the chart's window must be a positive number of seconds, not {window}")
         import ipywidgets as widgets
         import plotly.graph_objects as go
         from plotly.subplots import make_subplots
@@ -90,7 +93,11 @@ class LiveChart:
                 self.refresh()
             except Exception as exc:  # noqa: BLE001 - a drawing failure must not kill the kernel's thread silently
                 self.status.value = f"chart error: {exc}"
-            if self.sampler.error is not None:
+            if self.sampler.error is not None:  # e.g. the engine went away
+                self._stop.set()
+                if self.own_sampler:
+                    self.sampler.stop()
+                self.button.disabled = True
                 self.status.value = f"stopped: {self.sampler.error}"
                 break
             self._stop.wait(max(0.0, self.interval - (time.monotonic() - started)))

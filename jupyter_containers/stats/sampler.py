@@ -195,6 +195,9 @@ class Sampler:
                                     formulas.figures(sample.raw))
                 with self._changed:
                     self._changed.notify_all()
+            else:  # the engine ended the stream: it only does so when it goes away
+                if not self._stopped.is_set():
+                    self.engine.ensure_alive()
         except NotFound:
             pass  # removed before we got to it
         except ContainersError as exc:
