@@ -4,6 +4,7 @@ from .container import ContainerMagics
 from . import commands, image_commands, system_commands  # noqa: F401  (they register the subcommands)
 from . import registry_commands  # noqa: F401
 from . import stats_commands  # noqa: F401
+from . import dashboard_commands  # noqa: F401
 
 
 def load_ipython_extension(shell) -> None:
