@@ -6,6 +6,7 @@ Screenshots go to ``artifacts/`` at the top of the repo.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -119,3 +120,13 @@ def run_all_cells(page) -> None:
                            " return [...w.content.widgets].every(c => c.model.type !== 'code'"
                            " || (c.model.executionCount !== null && !c.node.querySelector('.jp-InputArea-prompt')"
                            ".textContent.includes('*'))); }", timeout=120_000)
+
+
+@pytest.fixture
+def jp_asyncio_loop():
+    """Playwright's sync API owns the event loop in UI tests; pytest-jupyter's
+    autouse per-test loop (made for its server tests) is made current and then closed
+    under it; here the plugin gets a loop of its own that nothing else runs."""
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()

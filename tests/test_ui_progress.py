@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import BUSYBOX, RUN_ID, TEST_LABEL
-from lab import ARTIFACTS, browser, lab_server, open_notebook, page, run_all_cells  # noqa: F401
+from lab import ARTIFACTS, browser, jp_asyncio_loop, lab_server, open_notebook, page, run_all_cells  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("busybox")
 
