@@ -97,12 +97,12 @@ def _uptime(row: dict) -> str:
 def _name(row: dict) -> str:
     project = row.get("project")
     stack = f' <span class="jcd-dim" title="compose project">[{esc(project)}]</span>' if project else ""
-    return f'<b title="{esc(row["id"][:12])}">{esc(row["name"])}</b>{stack}'
+    return f'<b title="{esc(row["name"])} ({esc(row["id"][:12])})">{esc(row["name"])}</b>{stack}'
 
 
 COLUMNS = [
-    Column("name", "name", "minmax(9em, 2fr)", _name),
-    Column("image", "image", "minmax(7em, 1.5fr)"),
+    Column("name", "name", "minmax(11em, 2.4fr)", _name),
+    Column("image", "image", "minmax(7em, 1.3fr)"),
     Column("state", "state", "6.5em", _state),
     Column("health", "health", "5.5em", _health),
     Column("ports", "ports", "minmax(6em, 1.2fr)", _ports, sortable=False),

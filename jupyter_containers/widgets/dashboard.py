@@ -55,10 +55,10 @@ class Dashboard(w.VBox):
         self.updated = threading.Condition()  # notified after each worker pass (tests and benchmarks wait on it)
         self.passes = 0
 
-        self.header = w.HTML()
+        self.header = w.HTML(layout=w.Layout(width="100%"))
         self.banner = w.HTML(f'<div class="jcd jcd-banner">&#9888; {BANNER}</div>',
                              layout=w.Layout(display="none"))
-        self.status = w.HTML('<div class="jcd jcd-status"></div>')
+        self.status = w.HTML('<div class="jcd jcd-status"></div>', layout=w.Layout(width="100%"))
         self.containers = ContainersTab(self, filters=filters, page_size=page_size)
         self.images = ImagesTab(self)
         self.stacks = StacksTab(self)
@@ -130,10 +130,8 @@ class Dashboard(w.VBox):
             self.tabs.set_title(index, title)
 
     def _header(self) -> None:
-        self.header.value = (f'<div class="jcd" style="display:flex;gap:12px;align-items:baseline;padding:2px 0 6px">'
-                             f'<span class="jcd-title">Containers dashboard</span>'
-                             f'<code>{esc(self.engine.url)}</code>'
-                             f'<span class="jcd-dim">{esc(self.engine.source)}</span></div>')
+        self.header.value = (f'<div class="jcd jcd-header"><span class="jcd-title">Containers dashboard</span>'
+                             f'<code title="found by: {esc(self.engine.source)}">{esc(self.engine.url)}</code></div>')
 
     def say(self, text: str, error: bool = False) -> None:
         cls = "jcd-bad" if error else "jcd-dim"

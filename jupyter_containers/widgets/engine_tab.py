@@ -27,12 +27,16 @@ def disk_usage_figure(frame):
     import plotly.graph_objects as go
 
     fig = go.Figure([go.Bar(name="size", x=frame["type"], y=frame["size"] / 1e6,
-                            text=[human_bytes(v) for v in frame["size"]], textposition="auto"),
+                            text=[human_bytes(v) for v in frame["size"]], textposition="outside"),
                      go.Bar(name="reclaimable", x=frame["type"], y=frame["reclaimable"] / 1e6,
-                            text=[human_bytes(v) for v in frame["reclaimable"]], textposition="auto")])
+                            text=[human_bytes(v) for v in frame["reclaimable"]], textposition="outside")])
+    grey, grid = "#8a8a8a", "rgba(138,138,138,0.25)"  # readable on JupyterLab's light and dark themes
     fig.update_layout(barmode="group", height=300, margin=dict(l=50, r=20, t=40, b=40),
                       title="disk usage", yaxis_title="MB", paper_bgcolor="rgba(0,0,0,0)",
-                      plot_bgcolor="rgba(0,0,0,0)", legend=dict(orientation="h", y=1.12, x=1, xanchor="right"))
+                      plot_bgcolor="rgba(0,0,0,0)", font=dict(color=grey),
+                      legend=dict(orientation="h", y=1.12, x=1, xanchor="right"))
+    fig.update_xaxes(gridcolor=grid, linecolor=grid)
+    fig.update_yaxes(gridcolor=grid, zerolinecolor=grid)
     return fig
 
 
@@ -50,16 +54,16 @@ class EngineTab(Tab):
     def __init__(self, dashboard: "Dashboard"):
         super().__init__(dashboard)
         self.info = w.HTML()
-        self.chart = w.Output(layout=w.Layout(min_height="300px"))
+        self.chart = w.Output(layout=w.Layout(min_height="300px", flex="1 1 auto"))
         self.feed = w.HTML()
         self.events: collections.deque = collections.deque(maxlen=FEED_SIZE)
         self.usage = None  # the last disk usage frame
         self._df_at = 0.0
         self._feed_dirty = True
         self.widget = w.VBox([
-            w.HBox([self.info, button("Refresh", "refresh", self.refresh_now, tooltip="reload info and disk usage")],
-                   layout=w.Layout(justify_content="space-between")),
-            self.chart,
+            w.HBox([w.VBox([self.info, button("Refresh", "refresh", self.refresh_now,
+                                              tooltip="reload info and disk usage")],
+                          layout=w.Layout(align_items="flex-start")), self.chart]),
             w.HTML('<div class="jcd jcd-title">events</div>'), self.feed])
 
     def on_event(self, event) -> None:

@@ -25,7 +25,7 @@ CSS = """
             text-transform: uppercase; font-size: var(--jp-ui-font-size0); letter-spacing: .04em; }
 .jcd-rowbox { border-bottom: 1px solid var(--jp-border-color3); align-items: center; }
 .jcd-rowbox:hover { background: var(--jp-layout-color2); }
-.jcd-rowbox.jcd-selected { background: var(--jp-brand-color3, var(--jp-layout-color2)); }
+.jcd-rowbox.jcd-selected { background: color-mix(in srgb, var(--jp-brand-color1) 16%, transparent); }
 .jcd-rowbox .widget-checkbox { width: 28px; margin: 0 4px; }
 .jcd-rowbox .widget-html, .jcd-rowbox .widget-html-content { width: 100%; margin: 0; }
 .jcd-pill { display: inline-block; padding: 0 8px; border-radius: 9px; line-height: 18px;
@@ -48,6 +48,9 @@ CSS = """
 .jcd-feed { max-height: 260px; overflow-y: auto; font-family: var(--jp-code-font-family);
             font-size: var(--jp-code-font-size); border: 1px solid var(--jp-border-color2); padding: 4px 8px;
             background: var(--jp-layout-color1); }
+.jcd.widget-vbox > .widget-tab > .lm-TabBar .lm-TabBar-tab { flex: 0 0 auto; min-width: 7em; padding: 0 14px; }
+.jcd-header { display: flex; gap: 14px; align-items: baseline; flex-wrap: wrap; line-height: 1.6; padding: 2px 0 6px; }
+.jcd-header .jcd-title { white-space: nowrap; }
 .jcd-empty { padding: 12px; color: var(--jp-ui-font-color2); font-style: italic; }
 </style>
 """
@@ -109,7 +112,7 @@ class Table:
         self.sort_by = w.Dropdown(options=sortable, value=sortable[0][1], description="sort",
                                   layout=w.Layout(width="13em"), style={"description_width": "3em"})
         self.descending = w.ToggleButton(False, icon="arrow-down", tooltip="descending",
-                                         layout=w.Layout(width="34px"))
+                                         layout=w.Layout(width="36px", padding="0"))
         self.previous = w.Button(icon="chevron-left", tooltip="previous page", layout=w.Layout(width="34px"))
         self.next = w.Button(icon="chevron-right", tooltip="next page", layout=w.Layout(width="34px"))
         self.counter = w.HTML()
