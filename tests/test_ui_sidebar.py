@@ -9,21 +9,9 @@ import re
 import pytest
 
 from conftest import BUSYBOX, free_port, wait_for
-from lab import ARTIFACTS, browser, command, lab_server, page  # noqa: F401
+from lab import ARTIFACTS, browser, command, jp_asyncio_loop, lab_server, page  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("busybox")
-
-
-# pytest-jupyter's autouse fixtures close "their" asyncio loop after each test, which is the
-# loop Playwright's sync API is running: these UI tests need neither.
-@pytest.fixture
-def jp_asyncio_loop():
-    yield None
-
-
-@pytest.fixture
-def jp_server_cleanup():
-    yield
 
 # sh as PID 1 ignores SIGTERM unless it traps it: the trap makes Stop quick and leaves a last line.
 TICKER = ("trap 'echo stopped by the sidebar; exit 0' TERM; httpd -p 80; echo hello from {name}; "
