@@ -108,6 +108,30 @@ def cleanup(request):
         pass
 
 
+@pytest.fixture(scope="session")
+def ip(root_engine):
+    """IPython's shared test shell with the extension loaded; it labels what it creates
+    with this run's label and shows progress as text."""
+    from IPython.testing import globalipapp
+
+    shell = globalipapp.start_ipython() or globalipapp.get_ipython()  # one shell per process
+    shell.run_line_magic("load_ext", "jupyter_containers")
+    shell.run_line_magic("config", f"ContainerMagics.labels = {{'{TEST_LABEL}': '{RUN_ID}'}}")
+    shell.run_line_magic("config", "ContainerMagics.progress = 'text'")
+    return shell
+
+
+def usage_error(ip, code: str) -> str:
+    """Run ``code`` as a cell; the one-line UsageError it must end with, no traceback."""
+    from IPython.core.error import UsageError
+
+    result = ip.run_cell(code)
+    assert isinstance(result.error_in_exec, UsageError), result.error_in_exec
+    message = str(result.error_in_exec)
+    assert message and "\n" not in message and "Traceback" not in message
+    return message
+
+
 @pytest.fixture
 def name():
     """A container/volume/network name unique to this test."""

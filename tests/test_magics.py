@@ -5,9 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 import requests
-from IPython.core.error import UsageError
 
-from conftest import BUSYBOX, RUN_ID, TEST_LABEL, free_port, wait_for
+from conftest import BUSYBOX, RUN_ID, TEST_LABEL, free_port, usage_error, wait_for
 from jupyter_containers.engine import Container, ExecResult, Image
 from jupyter_containers.engine.records import CLEANUP_LABEL, SESSION_LABEL
 from jupyter_containers.magics.container import container_commands
@@ -16,15 +15,6 @@ from jupyter_containers.magics.display import JSONView, Text
 pytestmark = pytest.mark.usefixtures("busybox")
 
 
-@pytest.fixture(scope="module")
-def ip(root_engine):
-    from IPython.testing.globalipapp import start_ipython
-
-    shell = start_ipython()
-    shell.run_line_magic("load_ext", "jupyter_containers")
-    shell.run_line_magic("config", f"ContainerMagics.labels = {{'{TEST_LABEL}': '{RUN_ID}'}}")
-    shell.run_line_magic("config", "ContainerMagics.progress = 'text'")
-    return shell
 
 
 def magic(ip, line: str, cell: str | None = None):
@@ -35,13 +25,6 @@ def magic(ip, line: str, cell: str | None = None):
     return ip.run_line_magic(name, rest)
 
 
-def fails(ip, line: str) -> str:
-    """Run ``line`` as a cell; the one-line UsageError it must end with."""
-    result = ip.run_cell(line)
-    assert isinstance(result.error_in_exec, UsageError), result.error_in_exec
-    message = str(result.error_in_exec)
-    assert "\n" not in message and "Traceback" not in message
-    return message
 
 
 def test_help_lists_every_subcommand(ip, capsys):
@@ -70,7 +53,7 @@ def test_help_lists_every_subcommand(ip, capsys):
     ("%container logs 'unclosed", "container: No closing quotation"),
 ])
 def test_bad_input_is_one_line(ip, line, expected):
-    assert expected in fails(ip, line)
+    assert expected in usage_error(ip, line)
 
 
 def test_run_detached_with_interpolation(ip, name):
@@ -133,7 +116,7 @@ def test_logs_exec_top_port_inspect(ip, name, capsys):
     assert isinstance(data, JSONView) and data["Name"] == f"/{name}"
     assert data._repr_json_()[1]["root"] == name
     assert BUSYBOX in magic(ip, f"container inspect {BUSYBOX}")["RepoTags"]
-    assert "no container, image, volume or network named" in fails(ip, "%container inspect jc-nothing-at-all")
+    assert "no container, image, volume or network named" in usage_error(ip, "%container inspect jc-nothing-at-all")
 
 
 def test_logs_follow_until_exit(ip, name, capsys):
@@ -157,7 +140,7 @@ def test_build_cell_tag_history_rmi(ip, name, capsys):
         assert "echo $WORD" in " ".join(history["created_by"])
         run = magic(ip, f"container run --rm {tag} cat /word")
         assert run is None and "built" in capsys.readouterr().out
-        message = fails(ip, f"%%container build -t {tag}\nFROM {BUSYBOX}\nRUN sh -c 'echo kaboom; exit 2'\n")
+        message = usage_error(ip, f"%%container build -t {tag}\nFROM {BUSYBOX}\nRUN sh -c 'echo kaboom; exit 2'\n")
         assert message.startswith("container build: build failed at") and "kaboom" in message
     finally:
         for t in ("1", "2"):
@@ -176,7 +159,7 @@ def test_push_pull_with_text_progress(ip, registry, name, capsys):
         magic(ip, f"container rmi {ref}")
         pulled = magic(ip, f"container pull {ref}")
         assert ref in pulled.tags and f"pulled {ref}" in capsys.readouterr().out
-        assert "container pull:" in fails(ip, f"%container pull {registry}/jc-test/{name}:missing")
+        assert "container pull:" in usage_error(ip, f"%container pull {registry}/jc-test/{name}:missing")
     finally:
         ip.run_cell(f"%container rmi -f {ref}")
 
@@ -225,7 +208,7 @@ def test_login_keeps_the_password_out_of_everything(ip, registry, capsys):
     history = "\n".join(cell for _, _, cell in ip.history_manager.get_range())
     for text in (out, err, history, repr(ip.magics_manager.registry["ContainerMagics"].engine.credentials)):
         assert "s3cret-Pa55word" not in text
-    assert "no variable named 'nope'" in fails(ip, f"%container login {registry} -u a --password-variable nope")
+    assert "no variable named 'nope'" in usage_error(ip, f"%container login {registry} -u a --password-variable nope")
     ip.run_cell(f"%container logout {registry}")
 
 

@@ -24,9 +24,8 @@ from urllib.parse import urljoin
 import pandas as pd
 import pytest
 import requests
-from IPython.core.error import UsageError
 
-from conftest import BUSYBOX, RUN_ID, TEST_LABEL, free_port, wait_for
+from conftest import BUSYBOX, RUN_ID, TEST_LABEL, free_port, usage_error, wait_for
 from jupyter_containers.engine import (ContainersError, Engine, InvalidArgument, NotFound, PullProgress,
                                        RegistryAuthError)
 from jupyter_containers.engine.registry import DockerConfig
@@ -377,23 +376,8 @@ def test_challenges_are_parsed():
 
 # -- magics ------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def ip(root_engine):
-    from IPython.testing import globalipapp
-
-    shell = globalipapp.start_ipython() or globalipapp.get_ipython()  # started already by another module
-    shell.run_line_magic("load_ext", "jupyter_containers")
-    shell.run_line_magic("config", f"ContainerMagics.labels = {{'{TEST_LABEL}': '{RUN_ID}'}}")
-    shell.run_line_magic("config", "ContainerMagics.progress = 'text'")
-    return shell
 
 
-def fails(ip, line: str) -> str:
-    result = ip.run_cell(line)
-    assert isinstance(result.error_in_exec, UsageError), result.error_in_exec
-    message = str(result.error_in_exec)
-    assert "\n" not in message and "Traceback" not in message
-    return message
 
 
 def test_magics_login_push_pull_browse(ip, registry, secure_registry, unique_image, monkeypatch, capsys):
@@ -415,14 +399,14 @@ def test_magics_login_push_pull_browse(ip, registry, secure_registry, unique_ima
         assert isinstance(tags, pd.DataFrame) and list(tags["tag"]) == ["1"]
         manifest = ip.run_line_magic("container", f"registry manifest {repo}:1")
         assert isinstance(manifest, Manifest) and manifest.digest in manifest._repr_html_()
-        assert "does not allow deleting" in fails(ip, f"%container registry rm {repo}:1")
+        assert "does not allow deleting" in usage_error(ip, f"%container registry rm {repo}:1")
         history = "\n".join(cell for _, _, cell in ip.history_manager.get_range())
         for text in (out, err, history, repr(ip.magics_manager.registry["ContainerMagics"].engine.credentials)):
             assert PASSWORD not in text
     finally:
         ip.run_cell(f"%container logout {secure_registry}")
     capsys.readouterr()
-    assert "needs a login" in fails(ip, f"%container registry tags {repo}")
+    assert "needs a login" in usage_error(ip, f"%container registry tags {repo}")
 
     down = f"127.0.0.1:{free_port()}"
     monkeypatch.setenv("JC_WRONG_PW", PASSWORD + "x")
@@ -439,7 +423,7 @@ def test_magics_login_push_pull_browse(ip, registry, secure_registry, unique_ima
         (f"%container registry rm {registry}/jc-test/none-{RUN_ID}:1", "not found in"),
         ("%container registry", "say one of ls, manifest, rm, tags"),
     ]:
-        message = fails(ip, line)
+        message = usage_error(ip, line)
         assert expected in message and PASSWORD not in message, (line, message)
 
 

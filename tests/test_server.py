@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from IPython.core.error import UsageError
 
-from conftest import BUSYBOX, RUN_ID, TEST_LABEL, wait_for
+from conftest import BUSYBOX, RUN_ID, TEST_LABEL, usage_error
 from jupyter_containers.policy import ContainersPolicy
 
 pytestmark = pytest.mark.usefixtures("busybox")
@@ -152,24 +151,18 @@ async def test_hub_policy_refuses_escapes_through_the_api(api, hub, engine, name
     assert {c.id for c in engine.containers.list(all=True)} == before
 
 
-def test_hub_policy_refuses_escapes_through_the_magics(monkeypatch, root_engine):
-    from IPython.testing.globalipapp import start_ipython
-
+def test_hub_policy_refuses_escapes_through_the_magics(ip, monkeypatch, engine):
     monkeypatch.setenv("JUPYTER_CONTAINERS_POLICY", "hub")
-    shell = start_ipython()
-    shell.run_line_magic("load_ext", "jupyter_containers")
-    magics = shell.magics_manager.registry["ContainerMagics"]
-    from jupyter_containers.policy import ContainersPolicy as Policy
-
-    magics.policy = Policy(parent=magics)
+    magics = ip.magics_manager.registry["ContainerMagics"]
+    personal = magics.policy
+    magics.policy = ContainersPolicy(parent=magics)  # as a kernel started with the variable set
+    before = {c.id for c in engine.containers.list(all=True)}
     try:
-        with pytest.raises(UsageError, match="allow_privileged"):
-            shell.run_line_magic("container", f"run --privileged {BUSYBOX} true")
-        with pytest.raises(UsageError, match="bind mount of / is not allowed"):
-            shell.run_line_magic("container", f"run -v /:/host {BUSYBOX} true")
+        assert "allow_privileged" in usage_error(ip, f"%container run --privileged {BUSYBOX} true")
+        assert "bind mount of / is not allowed" in usage_error(ip, f"%container run -v /:/host {BUSYBOX} true")
     finally:
-        magics.policy = Policy(parent=magics, profile="personal")
-    wait_for(lambda: True)
+        magics.policy = personal
+    assert {c.id for c in engine.containers.list(all=True)} == before
 
 
 def test_default_policy_allows_what_the_cli_allows():
