@@ -283,7 +283,7 @@ def test_magic_shows_the_dashboard_and_replaces_the_previous(root_engine):
     ip = start_ipython()
     ip.run_line_magic("load_ext", "jupyter_containers")
     first = ip.run_line_magic("container", f"dashboard --page-size 5 --filter label={TEST_LABEL}={RUN_ID}")
-    assert isinstance(first, Dashboard) and len(first.containers.table.slots) == 5
+    assert isinstance(first, Dashboard) and first.containers.table.page_size == 5
     assert first.containers.filters == MINE
     second = ip.run_line_magic("container", "dashboard --no-stats")
     assert first.closed and first.threads_alive == 0

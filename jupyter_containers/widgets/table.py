@@ -1,8 +1,9 @@
 """A paged, filterable, sortable table with row selection, for any number of rows.
 
-Only the visible page exists as widgets: ``page_size`` row slots (a checkbox
-and one HTML line each) are made once and refilled as the page, the filter or
-the sort changes, so 500 rows cost no more widgets than 25. Setting a slot's
+Only the visible page exists as widgets: row slots (a checkbox and one HTML
+line each) are made as a page first needs them, at most ``page_size``, and are
+refilled as the page, the filter or the sort changes, so 500 rows cost no more
+widgets than 25. Setting a slot's
 HTML to the text it already shows sends nothing to the browser.
 """
 
@@ -88,7 +89,7 @@ class Column:
 
 
 class Table:
-    """Rows are dicts keyed by a string (an id); ``set_rows``/``update``/``remove`` change them,
+    """Rows are dicts keyed by a string (an id); ``set_rows``/``update`` change them,
     ``render()`` redraws the visible page. ``selected`` is the set of selected keys."""
 
     def __init__(self, columns: list[Column], *, page_size: int = 25, search: Callable[[dict], str] | None = None,
@@ -118,14 +119,15 @@ class Table:
         self.counter = w.HTML()
         self.select_page = w.Checkbox(False, indent=False, tooltip="select this page")
         self.header = w.HTML(self._line([c.title for c in columns], "jcd-head"))
-        self.slots = [self._slot(i) for i in range(page_size)]
-        self.keys: list[str | None] = [None] * page_size  # which row each slot shows
+        self.slots: list[tuple] = []  # made as pages need them, up to page_size
+        self.keys: list[str | None] = []  # which row each slot shows
+        self.body = w.VBox()
         self.empty_note = w.HTML(f'<div class="jcd jcd-empty">{esc(empty)}</div>')
         head = w.HBox([self.select_page, self.header], layout=w.Layout(align_items="center"))
         head.add_class("jcd-rowbox")
         self.toolbar = w.HBox([self.filter, self.sort_by, self.descending, self.previous, self.counter, self.next],
                               layout=w.Layout(align_items="center", flex_flow="row wrap"))
-        self.widget = w.VBox([self.toolbar, head, self.empty_note, *[s[0] for s in self.slots]])
+        self.widget = w.VBox([self.toolbar, head, self.empty_note, self.body])
 
         self.filter.observe(lambda _: self._refilter(), "value")
         self.sort_by.observe(lambda _: self._refilter(), "value")
@@ -157,6 +159,10 @@ class Table:
             self.page = min(max(self.page, 0), pages - 1)
             start = self.page * self.page_size
             visible = self.view[start:start + self.page_size]
+            if len(self.slots) < len(visible):
+                self.slots += [self._slot(i) for i in range(len(self.slots), len(visible))]
+                self.keys += [None] * (len(self.slots) - len(self.keys))
+                self.body.children = [slot[0] for slot in self.slots]
             self._filling = True
             try:
                 for i, (box, check, line) in enumerate(self.slots):
