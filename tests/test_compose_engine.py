@@ -23,6 +23,14 @@ def stack(engine, text: str, name: str, events: list | None = None, **options) -
     return Stack(engine, project, on_event=events.append if events is not None else None)
 
 
+def fetch(port: int) -> str | None:
+    """The page on 127.0.0.1:port, or None while nothing answers there yet."""
+    try:
+        return requests.get(f"http://127.0.0.1:{port}/", timeout=5).text
+    except requests.ConnectionError:
+        return None
+
+
 def ids(st: Stack) -> dict[str, str]:
     return {c.name: c.id for c in st.containers()}
 
@@ -56,7 +64,7 @@ def test_healthy_dependency_aliases_ports_and_convergence(engine, name):
     st.up()
     order = [(e.service, e.action) for e in events]
     assert order.index(("db", "healthy")) < order.index(("web", "started"))  # service_healthy waited
-    assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).text == "hello\n"  # published on loopback
+    assert wait_for(lambda: fetch(port) == "hello\n")  # published on loopback
     reached = st.exec("web", "wget -q -O- http://database/")  # the alias, over the project network
     assert reached.exit_code == 0 and reached.output == "from-db\n"
     frame = st.ps()
@@ -75,7 +83,7 @@ def test_healthy_dependency_aliases_ports_and_convergence(engine, name):
     after = ids(st)
     assert [s for s, p in plan.services.items() if p.recreate] == ["web"]
     assert after[f"{name}-db-1"] == before[f"{name}-db-1"] and after[f"{name}-web-1"] != before[f"{name}-web-1"]
-    assert wait_for(lambda: requests.get(f"http://127.0.0.1:{port}/", timeout=5).text == "again\n")
+    assert wait_for(lambda: fetch(port) == "again\n")
 
     assert sorted(changed.down()) == [f"{name}-db-1", f"{name}-web-1"]
     assert st.containers() == []

@@ -21,13 +21,16 @@ SCHEMA = Path("/work/shared/compose-spec/compose-spec.json")
 
 @pytest.fixture(scope="module")
 def ip(root_engine):
-    from IPython.testing.globalipapp import start_ipython
+    from IPython.testing import globalipapp
 
-    shell = start_ipython()
+    first = not hasattr(globalipapp.start_ipython, "already_called")
+    shell = globalipapp.start_ipython() or globalipapp.get_ipython()  # maybe started by another module
     shell.run_line_magic("load_ext", "jupyter_containers")
     shell.run_line_magic("config", f"ContainerMagics.labels = {{'{TEST_LABEL}': '{RUN_ID}'}}")
     shell.run_line_magic("config", "ContainerMagics.progress = 'text'")
-    return shell
+    yield shell
+    if first:  # modules that call start_ipython() themselves get the (same) shell back
+        del globalipapp.start_ipython.already_called
 
 
 def fails(ip, code: str) -> str:
@@ -70,7 +73,13 @@ def test_up_ps_logs_exec_scale_down_from_cells(ip, name, engine, capsys, monkeyp
     assert f"{name}-db-1" in out and "healthy" in out and f"{name}-web-1" in out  # per-service progress
     assert isinstance(frame, pd.DataFrame) and list(frame.columns[:4]) == ["name", "service", "state", "health"]
     assert list(frame["state"]) == ["running", "running"] and frame["health"][0] == "healthy"
-    assert requests.get(f"http://127.0.0.1:{port}/hostname", timeout=5).status_code == 200
+    def answers():
+        try:
+            return requests.get(f"http://127.0.0.1:{port}/hostname", timeout=5).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    assert wait_for(answers)  # published on loopback
 
     assert list(line(ip, f"ps -p {name}")["service"]) == ["db", "web"]
     assert wait_for(lambda: "db-ready" in line(ip, f"logs -p {name} db"))
