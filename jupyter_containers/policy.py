@@ -75,7 +75,7 @@ class ContainersPolicy(Configurable):
                                status=403, operation=action)
 
     def check_create(self, *, privileged: bool = False, network: str | None = None, pid_mode: str | None = None,
-                     cap_add=None, volumes=None, **_ignored) -> None:
+                     cap_add=None, volumes=None, mounts=None, **_ignored) -> None:
         """Refuse a container the policy does not allow; the message names the rule."""
         self.check_action("run")
         refuse = lambda what, rule: PolicyDenied(  # noqa: E731
@@ -89,16 +89,17 @@ class ContainersPolicy(Configurable):
         if cap_add and not self.allow_cap_add:
             raise refuse("adding capabilities", "allow_cap_add")
         if self.allowed_bind_paths is not None:
-            for source in _bind_sources(volumes):
+            for source in _bind_sources(volumes, mounts):
                 if not any(_under(source, root) for root in self.allowed_bind_paths):
                     allowed = ", ".join(self.allowed_bind_paths) or "nowhere"
                     raise PolicyDenied(f"a bind mount of {source} is not allowed here; allowed under: {allowed} "
                                        "(ContainersPolicy.allowed_bind_paths)", status=403, operation="run")
 
 
-def _bind_sources(volumes) -> list[str]:
-    """Host paths among docker-style volume specs ("SRC:DST[:MODE]", SRC absolute or relative)."""
-    sources = []
+def _bind_sources(volumes, mounts=None) -> list[str]:
+    """Host paths among docker-style volume specs ("SRC:DST[:MODE]", SRC absolute or relative)
+    and the Engine's mount objects of type bind."""
+    sources = [os.path.realpath(m["Source"]) for m in mounts or () if m.get("Type") == "bind"]
     for spec in volumes or ():
         parts = str(spec).split(":")
         if len(parts) >= 2 and parts[0].startswith(("/", ".", "~")):

@@ -110,7 +110,38 @@ async def test_stacks_group_compose_labels(api, engine, name):
     stacks = {s["name"]: s for s in await api("GET", "stacks")}
     assert [s["name"] for s in stacks[name]["services"]] == ["db", "web"]
     assert stacks[name]["running"] == stacks[name]["total"] == 2
-    error_of(await api("GET", "stats", expect=501), "not-implemented")
+
+
+async def test_stats_snapshot(api, engine, name):
+    engine.containers.run(BUSYBOX, "sleep 300", name=name)
+    rows = {r["name"]: r for r in await api("GET", "stats")}
+    assert rows[name]["mem_usage"] > 0 and rows[name]["pids"] == 1 and rows[name]["cpu_percent"] >= 0
+
+
+COMPOSE = f"""
+services:
+  web:
+    image: {BUSYBOX}
+    command: sleep 300
+    labels: {{{TEST_LABEL}: "{RUN_ID}"}}
+"""
+
+
+async def test_stacks_up_and_down(api, engine, jp_root_dir, name):
+    (jp_root_dir / name).mkdir()
+    (jp_root_dir / name / "compose.yaml").write_text(COMPOSE)
+    answer = await api("POST", "stacks", "up", body={"path": f"{name}/compose.yaml"})
+    assert answer == {"project": name, "services": ["web"]}
+    assert engine.containers.get(f"{name}-web-1").state == "running"
+    stacks = {s["name"]: s for s in await api("GET", "stacks")}
+    assert stacks[name]["running"] == 1
+    assert (await api("POST", "stacks", "down", body={"project": name}))["removed"] == [f"{name}-web-1"]
+    assert not engine.containers.exists(f"{name}-web-1")
+    error_of(await api("POST", "stacks", "up", body={"path": "../etc/compose.yaml"}, expect=400), "invalid-argument")
+    error_of(await api("POST", "stacks", "up", body={"path": "nothing/compose.yaml"}, expect=404), "not-found")
+    (jp_root_dir / name / "compose.yaml").write_text("services:\n  web:\n    image: 3\n    bogus: 1\n")
+    assert "compose.yaml" in error_of(await api("POST", "stacks", "up", body={"path": f"{name}/compose.yaml"},
+                                                expect=400), "compose-file")
 
 
 async def test_engine_unavailable_is_503(api, jp_serverapp):
@@ -123,7 +154,7 @@ async def test_engine_unavailable_is_503(api, jp_serverapp):
     ("GET", "engine"), ("GET", "engine/info"), ("GET", "containers"), ("POST", "containers"),
     ("GET", "containers/x"), ("DELETE", "containers/x"), ("POST", "containers/x/stop"), ("GET", "containers/x/logs"),
     ("GET", "images"), ("POST", "images/pull"), ("DELETE", "images/x"), ("GET", "stacks"), ("POST", "stacks/up"),
-    ("GET", "stats"),
+    ("GET", "stats"), ("POST", "stacks/down"),
 ])
 async def test_every_endpoint_refuses_without_a_token(jp_fetch, method, path):
     response = await jp_fetch(API, path, method=method, headers={"Authorization": ""}, raise_error=False,
@@ -138,7 +169,7 @@ def hub(jp_serverapp):
     yield state.policy
 
 
-async def test_hub_policy_refuses_escapes_through_the_api(api, hub, engine, name):
+async def test_hub_policy_refuses_escapes_through_the_api(api, hub, engine, name, jp_root_dir):
     before = {c.id for c in engine.containers.list(all=True)}
     message = error_of(await api("POST", "containers", expect=403, body={"image": BUSYBOX, "privileged": True}),
                        "policy-denied")
@@ -148,6 +179,9 @@ async def test_hub_policy_refuses_escapes_through_the_api(api, hub, engine, name
     assert "bind mount of /" in message and "allowed_bind_paths" in message
     assert "allow_host_network" in error_of(await api("POST", "containers", expect=403, body={
         "image": BUSYBOX, "network": "host"}), "policy-denied")
+    (jp_root_dir / "privileged.yaml").write_text(COMPOSE + "    privileged: true\n")
+    assert "allow_privileged" in error_of(await api("POST", "stacks", "up", body={"path": "privileged.yaml"},
+                                                    expect=403), "policy-denied")
     assert {c.id for c in engine.containers.list(all=True)} == before
 
 

@@ -12,13 +12,13 @@ import tornado.web
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
-from ..engine import ContainersError, Engine, InvalidArgument
+from ..engine import ContainersError, Engine, InvalidArgument, NotFound
 from ..engine.records import Container, Image
 from ..policy import ContainersPolicy
 
 STATUS = {"invalid-argument": 400, "policy-denied": 403, "not-found": 404, "container-not-found": 404,
           "image-not-found": 404, "conflict": 409, "port-in-use": 409, "engine-unavailable": 503,
-          "registry-auth": 401, "not-implemented": 501}
+          "registry-auth": 401, "compose-file": 400, "compose": 409, "not-implemented": 501}
 ACTIONS = {"start", "stop", "restart", "pause", "unpause", "kill"}
 COMPOSE_PROJECT = "com.docker.compose.project"
 COMPOSE_SERVICE = "com.docker.compose.service"
@@ -80,7 +80,7 @@ class Handler(APIHandler):
     def write_error(self, status_code: int, **kwargs) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, ContainersError):
-            self.fail(exc.kind, str(exc))
+            self.fail(exc.kind, str(exc), STATUS.get(exc.kind) or exc.status or 500)
         elif isinstance(exc, tornado.web.HTTPError):
             self.fail("http", exc.log_message or self._reason, status_code)
         else:
@@ -105,6 +105,8 @@ class Handler(APIHandler):
 def _json_default(value):
     if isinstance(value, datetime):
         return value.isoformat()
+    if hasattr(value, "item"):  # numpy scalars from a DataFrame
+        return value.item()
     raise TypeError(type(value).__name__)
 
 
@@ -298,14 +300,54 @@ class StacksHandler(Handler):
                     for _, s in sorted(stacks.items())])
 
 
-class NotYetHandler(Handler):
-    """Endpoints whose engine part has not landed yet."""
+class StacksActionHandler(Handler):
+    """POST stacks/up {"path"} (a compose file under the server's root) and stacks/down {"project"}."""
 
     @tornado.web.authenticated
-    async def get(self, *args):
-        self.fail("not-implemented", "this endpoint is not available in this version yet")
+    async def post(self, action: str):
+        from ..compose import Stack, load_project
 
-    post = get
+        self.state.policy.check_action("compose")
+        data = self.body()
+        engine = await self.engine()
+        if action == "down":
+            if not data.get("project"):
+                raise InvalidArgument("say which stack to take down: {\"project\": \"NAME\"}", status=400)
+            removed = await self.call(Stack(engine, name=data["project"]).down)
+            self.reply({"project": data["project"], "removed": removed})
+            return
+        path = self._compose_file(data.get("path"))
+        project = await self.call(load_project, [path])
+        for service in project.services:
+            self.state.policy.check_create(**project.create_options(service, 1))
+        await self.call(Stack(engine, project).up)
+        self.reply({"project": project.name, "services": sorted(project.services)})
+
+    def _compose_file(self, relative: str | None) -> str:
+        import os
+
+        if not relative:
+            raise InvalidArgument("say which compose file: {\"path\": \"dir/compose.yaml\"}", status=400)
+        root = os.path.realpath(self.settings["server_root_dir"])
+        path = os.path.realpath(os.path.join(root, relative))
+        if not path.startswith(root + os.sep):
+            raise InvalidArgument(f"{relative} is outside the server's root directory", status=400)
+        if not os.path.isfile(path):
+            raise NotFound(f"no compose file at {relative}", status=404)
+        return path
+
+
+class StatsHandler(Handler):
+    """GET stats: one row per running container, with the docker CLI's figures."""
+
+    @tornado.web.authenticated
+    async def get(self):
+        from ..stats import snapshot
+
+        self.state.policy.check_action("list")
+        engine = await self.engine()
+        frame = await self.call(snapshot, engine)
+        self.reply(frame.to_dict(orient="records"))
 
 
 def handlers(base_url: str) -> list[tuple]:
@@ -322,6 +364,6 @@ def handlers(base_url: str) -> list[tuple]:
         (url_path_join(root, "images", "pull"), PullHandler),
         (url_path_join(root, "images", r"(.+)"), ImageHandler),
         (url_path_join(root, "stacks"), StacksHandler),
-        (url_path_join(root, "stacks", r"(up|down)"), NotYetHandler),
-        (url_path_join(root, "stats"), NotYetHandler),
+        (url_path_join(root, "stacks", r"(up|down)"), StacksActionHandler),
+        (url_path_join(root, "stats"), StatsHandler),
     ]
