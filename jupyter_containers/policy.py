@@ -25,6 +25,20 @@ ACTIONS = {"list", "inspect", "logs", "run", "start", "stop", "restart", "pause"
            "remove", "exec", "pull", "push", "build", "remove-image", "compose"}
 
 
+# %container subcommands -> the action they need; the rest only read ("list")
+COMMAND_ACTIONS = {"run": "run", "create": "run", "start": "start", "stop": "stop", "restart": "restart",
+                   "kill": "kill", "pause": "pause", "unpause": "unpause", "rm": "remove", "prune": "remove",
+                   "logs": "logs", "exec": "exec", "pull": "pull", "push": "push", "build": "build",
+                   "rmi": "remove-image", "inspect": "inspect"}
+
+
+def action_of(prefix: str, command: str) -> str:
+    """The policy action a magic's subcommand needs (``compose ...`` needs "compose")."""
+    if prefix == "compose":
+        return "compose"
+    return COMMAND_ACTIONS.get(command) or COMMAND_ACTIONS.get(command.split()[-1]) or "list"
+
+
 class ContainersPolicy(Configurable):
     """Which actions are allowed, and which escapes from a container may be requested."""
 

@@ -170,33 +170,47 @@ def hub(jp_serverapp):
 
 
 async def test_hub_policy_refuses_escapes_through_the_api(api, hub, engine, name, jp_root_dir):
-    before = {c.id for c in engine.containers.list(all=True)}
-    message = error_of(await api("POST", "containers", expect=403, body={"image": BUSYBOX, "privileged": True}),
-                       "policy-denied")
+    message = error_of(await api("POST", "containers", expect=403, body={
+        "image": BUSYBOX, "name": f"{name}-1", "privileged": True}), "policy-denied")
     assert "allow_privileged" in message
-    message = error_of(await api("POST", "containers", expect=403, body={"image": BUSYBOX, "volumes": ["/:/host"]}),
-                       "policy-denied")
+    message = error_of(await api("POST", "containers", expect=403, body={
+        "image": BUSYBOX, "name": f"{name}-2", "volumes": ["/:/host"]}), "policy-denied")
     assert "bind mount of /" in message and "allowed_bind_paths" in message
     assert "allow_host_network" in error_of(await api("POST", "containers", expect=403, body={
-        "image": BUSYBOX, "network": "host"}), "policy-denied")
+        "image": BUSYBOX, "name": f"{name}-3", "network": "host"}), "policy-denied")
     (jp_root_dir / "privileged.yaml").write_text(COMPOSE + "    privileged: true\n")
     assert "allow_privileged" in error_of(await api("POST", "stacks", "up", body={"path": "privileged.yaml"},
                                                     expect=403), "policy-denied")
-    assert {c.id for c in engine.containers.list(all=True)} == before
+    assert not any(engine.containers.exists(f"{name}-{i}") for i in (1, 2, 3))
+    assert not engine.containers.exists("privileged-web-1")
 
 
-def test_hub_policy_refuses_escapes_through_the_magics(ip, monkeypatch, engine):
+def test_hub_policy_refuses_escapes_through_the_magics(ip, monkeypatch, engine, name):
     monkeypatch.setenv("JUPYTER_CONTAINERS_POLICY", "hub")
     magics = ip.magics_manager.registry["ContainerMagics"]
     personal = magics.policy
     magics.policy = ContainersPolicy(parent=magics)  # as a kernel started with the variable set
-    before = {c.id for c in engine.containers.list(all=True)}
     try:
-        assert "allow_privileged" in usage_error(ip, f"%container run --privileged {BUSYBOX} true")
-        assert "bind mount of / is not allowed" in usage_error(ip, f"%container run -v /:/host {BUSYBOX} true")
+        assert "allow_privileged" in usage_error(ip, f"%container run --name {name}-1 --privileged {BUSYBOX} true")
+        assert "bind mount of / is not allowed" in usage_error(
+            ip, f"%container run --name {name}-2 -v /:/host {BUSYBOX} true")
     finally:
         magics.policy = personal
-    assert {c.id for c in engine.containers.list(all=True)} == before
+    assert not engine.containers.exists(f"{name}-1") and not engine.containers.exists(f"{name}-2")
+
+
+def test_allowed_actions_limit_the_magics(ip, engine, name):
+    magics = ip.magics_manager.registry["ContainerMagics"]
+    personal = magics.policy
+    magics.policy = ContainersPolicy(parent=magics, allowed_actions={"list", "inspect"})
+    try:
+        assert isinstance(ip.run_line_magic("container", "ps"), object)
+        message = usage_error(ip, f"%container run -d --name {name} {BUSYBOX} sleep 300")
+        assert message == "container run: the 'run' action is not allowed here (ContainersPolicy.allowed_actions)"
+        assert "'remove' action" in usage_error(ip, "%container rm whatever")
+    finally:
+        magics.policy = personal
+    assert not engine.containers.exists(name)
 
 
 def test_default_policy_allows_what_the_cli_allows():

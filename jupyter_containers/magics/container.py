@@ -12,6 +12,7 @@ from traitlets.config import Configurable
 
 from ..engine import ContainersError, Engine
 from ..engine.records import CLEANUP_LABEL, SESSION_LABEL
+from ..policy import action_of
 from .registry import HelpShown, Registry
 
 container_commands = Registry("container")
@@ -121,6 +122,9 @@ def run_command(registry: Registry, magics, line: str, cell: str | None):
     except HelpShown:
         return None
     try:
+        policy = getattr(magics, "policy", None)
+        if policy is not None:
+            policy.check_action(action_of(registry.prefix, command.name))
         return command.run(Context(magics, cell), args)
     except ContainersError as exc:
         raise UsageError(f"{registry.prefix} {command.name}: {exc}") from None
