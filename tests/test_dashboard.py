@@ -24,6 +24,8 @@ def dash(engine):
     yield board
     board.close()
     assert board.threads_alive == 0
+    wait_for(lambda: not [t for t in threading.enumerate() if t.name.startswith("dashboard-")], 5,
+             message="the dashboard's threads (actions, logs, stats) to end")
 
 
 @pytest.fixture

@@ -260,7 +260,7 @@ class ContainersTab(Tab):
     def close(self) -> None:
         self.close_detail()
         if self.stats is not None:
-            self.stats.close()
+            self.stats.shutdown()
 
     # -- actions ------------------------------------------------------------------------------
     def selection(self) -> list[dict]:
@@ -440,33 +440,31 @@ class LogsPane:
 
 class _Stats:
     """CPU % and memory for the running containers on the visible page, from
-    ``jupyter_containers.stats``' Sampler, read at most once a second."""
+    ``jupyter_containers.stats``' Sampler, read at most once a second.
+
+    Samplers are started and stopped on a thread of their own (opening a stream per
+    container takes a while), so the rows never wait for them."""
 
     def __init__(self, tab: ContainersTab):
         self.tab = tab
         self.sampler = None
         self.ids: frozenset[str] = frozenset()
+        self._wanted: frozenset[str] | None = None  # a change the thread has yet to make
+        self._changed = threading.Condition()
+        self._closed = False
+        self._thread: threading.Thread | None = None
 
     def tick(self) -> None:
         table = self.tab.table
         wanted = frozenset(k for k in table.keys if k and table.rows.get(k, {}).get("state") == "running")
         if wanted != self.ids:
-            self.close()
-            self.ids = wanted
-            if wanted:
-                from ..stats import Sampler
-
-                self.sampler = Sampler(self.tab.engine, sorted(wanted), retention=5, follow_new=False)
-                try:
-                    self.sampler.start()
-                except ContainersError:
-                    self.sampler, self.ids = None, frozenset()  # one went away meanwhile: next tick
-                    raise
-        if self.sampler is None:
+            self._want(wanted)
+        sampler = self.sampler
+        if sampler is None:
             return
-        latest = self.sampler.latest()
-        if latest.empty:
-            return
+        if sampler.error is not None:
+            raise sampler.error
+        latest = sampler.latest()
         fresh = time.time() - 5
         by_short = {k[:12]: k for k in self.ids}
         for record in latest.itertuples(index=False):
@@ -476,8 +474,59 @@ class _Stats:
                 continue
             row.update(cpu=float(record.cpu_percent), mem=float(record.mem_usage), mem_limit=float(record.mem_limit))
 
-    def close(self) -> None:
+    def _want(self, wanted: frozenset[str]) -> None:
+        with self._changed:
+            if self._closed:
+                return
+            self.ids = self._wanted = wanted
+            self._changed.notify_all()
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="dashboard-stats", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        from ..stats import Sampler
+
+        while True:
+            with self._changed:
+                while self._wanted is None and not self._closed:
+                    self._changed.wait()
+                if self._closed:
+                    break
+                wanted, self._wanted = self._wanted, None
+            old, self.sampler = self.sampler, None
+            if old is not None:
+                old.stop(timeout=2)
+            if not wanted:
+                continue
+            sampler = Sampler(self.tab.engine, sorted(wanted), retention=5, follow_new=False)
+            try:
+                sampler.start()
+            except ContainersError:
+                with self._changed:  # one went away meanwhile: try again at the next tick
+                    if self._wanted is None:
+                        self.ids = frozenset()
+                continue
+            except Exception:  # noqa: BLE001 - no traceback from a thread into the notebook
+                self.tab.dashboard.errors += 1
+                continue
+            self.sampler = sampler
         sampler, self.sampler = self.sampler, None
-        self.ids = frozenset()
+        if sampler is not None:
+            sampler.stop(timeout=2)
+
+    def close(self) -> None:
+        """No stats wanted (the table is hidden); the next tick starts again."""
+        if self.ids:
+            self._want(frozenset())
+
+    def shutdown(self) -> None:
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+            thread = self._thread
+        if thread is not None:
+            thread.join(5)
+        sampler, self.sampler = self.sampler, None
         if sampler is not None:
             sampler.stop(timeout=2)

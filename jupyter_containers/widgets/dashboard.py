@@ -244,6 +244,8 @@ class Dashboard(w.VBox):
                 if self.reachable:
                     if visible is not self.containers:
                         self.containers.apply()  # rows stay current; drawn when shown
+                        if self.containers.stats is not None:
+                            self.containers.stats.close()  # no stats streams for a hidden table
                     if visible is not None:
                         visible.apply()
                         if time.monotonic() - self._last_tick >= 1.0:
