@@ -166,7 +166,11 @@ def test_engine_gone_shows_the_banner_and_recovers(second_engine, thread_errors,
         tick(table, c.id)
         dash.containers.buttons["stop"].click()  # an action meanwhile: one line, no traceback
         wait_for(lambda: "does not answer" in dash.status.value, 10, message="the action's one-line failure")
+        late = Dashboard(other, retry=0.2)  # made while the engine is down: the banner, no exception
+        assert late.banner.layout.display == "block" and not late.containers.table.rows
         private.start()
+        wait_for(lambda: late.reachable and c.id in late.containers.table.rows, 20, message="the late one to load")
+        late.close()
         wait_for(lambda: dash.banner.layout.display == "none", 20, message="the banner to go")
         wait_for(lambda: state_shown(table, c.id, "exited"), FOLLOWS, message="the reloaded rows")
         other.containers.start(c.id)  # and the events flow again
