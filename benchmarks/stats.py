@@ -10,6 +10,13 @@
    containers at 1 Hz for BENCH_SECONDS (60) seconds. Target: under 5 % of one core.
 3. The history's memory for 50 containers x 1 hour at 1 Hz. Target: under 50 MB.
 
+Why about 2 s and not 1 s: dockerd (20.10 here) samples every followed container
+on one collector loop that sleeps 1 s between rounds and, when idle, wakes at
+the first subscription, before the others are registered. So every container
+but the first gets its first frame one round later and its second (the first
+with a CPU %) a round after that: about 2 s plus ~3 ms per container per round,
+for any client; `stream=false` and `one-shot` go through the same collector.
+
 BENCH_ROUNDS (3) rounds of ours and the CLI; docker-py runs once (about a second
 per container); BENCH_DOCKER_PY=0 leaves it out.
 """
