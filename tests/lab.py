@@ -130,3 +130,22 @@ def jp_asyncio_loop():
     loop = asyncio.new_event_loop()
     yield loop
     loop.close()
+
+
+def use_theme(page, theme: str = "JupyterLab Dark", tries: int = 3) -> None:
+    """Switch JupyterLab's theme and wait until it applies. On a loaded machine the new
+    stylesheet's request can fail (JupyterLab then shows an error dialog): dismiss it and retry."""
+    light = "true" if "Light" in theme else "false"
+    page.wait_for_function("() => !!document.body.dataset.jpThemeName", timeout=20_000)
+    for attempt in range(tries):
+        command(page, "apputils:change-theme", {"theme": theme})
+        page.wait_for_function(
+            f"() => (document.body.dataset.jpThemeName === {theme!r} && document.body.dataset.jpThemeLight"
+            f" === '{light}') || !!document.querySelector('.jp-Dialog')", timeout=30_000)
+        dialog = page.locator(".jp-Dialog")
+        if not dialog.count():
+            page.wait_for_timeout(300)  # the stylesheet paints after it applies (not a sync point)
+            return
+        dialog.locator("button").last.click()
+        dialog.wait_for(state="detached", timeout=10_000)
+    raise AssertionError(f"JupyterLab could not load the {theme} theme in {tries} tries")

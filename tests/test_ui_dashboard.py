@@ -9,7 +9,7 @@ import re
 import pytest
 
 from conftest import BUSYBOX, RUN_ID, TEST_LABEL, free_port, wait_for
-from lab import ARTIFACTS, browser, command, lab_server, open_notebook, page, run_all_cells  # noqa: F401
+from lab import ARTIFACTS, browser, command, lab_server, open_notebook, page, run_all_cells, use_theme  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("busybox")
 
@@ -70,10 +70,7 @@ def test_dashboard_shows_a_new_container_and_stops_it(engine, lab_server, page, 
     assert f"stopped {name}-worker" in output.inner_text()
     assert engine.containers.get(cache.id).state == "paused"  # Stop touched only the selected one
 
-    page.wait_for_function("() => document.body.dataset.jpThemeName === 'JupyterLab Light'", timeout=20_000)
-    command(page, "apputils:change-theme", {"theme": "JupyterLab Dark"})
-    page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'", timeout=20_000)
-    page.wait_for_timeout(500)  # let the theme's stylesheet paint before the screenshot (not a sync point)
+    use_theme(page, "JupyterLab Dark")
     output.screenshot(path=str(ARTIFACTS / "dashboard-dark.png"))
     page.locator(".lm-TabBar-tab", has_text="Engine").click()
     output.locator(".js-plotly-plot").wait_for(timeout=30_000)  # the disk usage chart

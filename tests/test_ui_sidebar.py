@@ -9,7 +9,7 @@ import re
 import pytest
 
 from conftest import BUSYBOX, free_port, wait_for
-from lab import ARTIFACTS, browser, command, jp_asyncio_loop, lab_server, page  # noqa: F401
+from lab import ARTIFACTS, browser, command, jp_asyncio_loop, lab_server, page, use_theme  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("busybox")
 
@@ -86,11 +86,7 @@ def test_sidebar_lists_stops_and_follows_logs(engine, lab_server, page, name):  
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "sidebar-logs-light.png"))
     sidebar.screenshot(path=str(ARTIFACTS / "sidebar-light.png"))
-    # the light theme must have loaded, or switching aborts its stylesheet (and JupyterLab shows an error)
-    page.wait_for_function("() => document.body.dataset.jpThemeName === 'JupyterLab Light'", timeout=20_000)
-    command(page, "apputils:change-theme", {"theme": "JupyterLab Dark"})
-    page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'", timeout=20_000)
-    page.wait_for_timeout(500)  # let the theme's stylesheet paint before the screenshot (not a sync point)
+    use_theme(page, "JupyterLab Dark")
     sidebar.screenshot(path=str(ARTIFACTS / "sidebar-dark.png"))
     page.screenshot(path=str(ARTIFACTS / "sidebar-logs-dark.png"))
 
