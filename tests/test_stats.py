@@ -10,13 +10,12 @@ import re
 import signal
 import subprocess
 import threading
-import time
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import BUSYBOX, RUN_ID, TEST_LABEL, build_busybox, wait_for
+from conftest import BUSYBOX, build_busybox, usage_error, wait_for
 from jupyter_containers.engine import ContainerNotFound, EngineUnavailable, InvalidArgument
 from jupyter_containers.stats import FRAME_COLUMNS, SNAPSHOT_COLUMNS, History, Sampler, export, snapshot
 from jupyter_containers.stats import formulas
@@ -278,26 +277,6 @@ def test_engine_gone_ends_sampler_and_chart(second_engine):
 
 # -- %container stats ---------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def ip(root_engine):
-    from IPython.testing.globalipapp import get_ipython, start_ipython
-
-    shell = start_ipython() or get_ipython()  # the second call in a process returns None
-    shell.run_line_magic("load_ext", "jupyter_containers")
-    shell.run_line_magic("config", f"ContainerMagics.labels = {{'{TEST_LABEL}': '{RUN_ID}'}}")
-    return shell
-
-
-def fails(ip, line: str) -> str:
-    from IPython.core.error import UsageError
-
-    result = ip.run_cell(line)
-    assert isinstance(result.error_in_exec, UsageError), result.error_in_exec
-    message = str(result.error_in_exec)
-    assert "\n" not in message and "Traceback" not in message
-    return message
-
-
 def test_magic_snapshot_and_live_chart(ip, engine, busybox, name):
     web = tagged(engine, name, "sleep 3600", name=name, network="none")
     result = ip.run_cell(f"%container stats --no-stream {name}")
@@ -325,10 +304,10 @@ def test_magic_snapshot_and_live_chart(ip, engine, busybox, name):
 ])
 def test_magic_bad_input_is_one_line(ip, line, expected):
     before = threading.active_count()
-    assert expected in fails(ip, line)
+    assert expected in usage_error(ip, line)
     assert threading.active_count() == before
 
 
 def test_magic_stopped_container_is_one_line(ip, engine, busybox, name):
     engine.containers.create(BUSYBOX, "true", name=name, labels={"jc.stats": name})
-    assert f"container stats: container '{name}' is not running" in fails(ip, f"%container stats --no-stream {name}")
+    assert f"container stats: container '{name}' is not running" in usage_error(ip, f"%container stats --no-stream {name}")
