@@ -71,11 +71,14 @@ def test_dashboard_shows_a_new_container_and_stops_it(engine, lab_server, page, 
     assert engine.containers.get(cache.id).state == "paused"  # Stop touched only the selected one
 
     use_theme(page, "JupyterLab Dark")
-    output.screenshot(path=str(ARTIFACTS / "dashboard-dark.png"))
-    page.locator(".lm-TabBar-tab", has_text="Engine").click()
-    output.locator(".js-plotly-plot").wait_for(timeout=30_000)  # the disk usage chart
-    page.locator(".jcd-feed", has_text=f"{name}-worker").wait_for(timeout=10_000)
-    page.set_viewport_size({"width": 1280, "height": 1100})  # the whole tab on screen
-    page.wait_for_timeout(500)
-    output.screenshot(path=str(ARTIFACTS / "dashboard-engine-dark.png"))
-    assert "Traceback" not in output.inner_text()
+    try:
+        output.screenshot(path=str(ARTIFACTS / "dashboard-dark.png"))
+        page.locator(".lm-TabBar-tab", has_text="Engine").click()
+        output.locator(".js-plotly-plot").wait_for(timeout=30_000)  # the disk usage chart
+        page.locator(".jcd-feed", has_text=f"{name}-worker").wait_for(timeout=10_000)
+        page.set_viewport_size({"width": 1280, "height": 1100})  # the whole tab on screen
+        page.wait_for_timeout(500)
+        output.screenshot(path=str(ARTIFACTS / "dashboard-engine-dark.png"))
+        assert "Traceback" not in output.inner_text()
+    finally:  # the theme is a user setting, kept in the config dir the UI test modules share
+        use_theme(page, "JupyterLab Light")
