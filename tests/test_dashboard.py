@@ -264,7 +264,7 @@ def test_engine_tab_info_chart_and_events(engine, dash, name):
     wait_for(lambda: "API 1." in tab.info.value, 10, message="version and info")
     wait_for(lambda: tab.chart.outputs, 20, message="the disk usage chart")
     spec = tab.chart.outputs[0]["data"]["application/vnd.plotly.v1+json"]
-    assert [t["type"] for t in spec["data"]] == ["bar", "bar"] and "containers" in spec["data"][0]["x"]
+    assert [t["type"] for t in spec["data"]] == ["bar", "bar"] and "containers" in spec["data"][0]["y"]
     engine.containers.create(BUSYBOX, "true", name=name)
     wait_for(lambda: name in tab.feed.value, FOLLOWS, message="the event in the feed")
     assert ">create<" in tab.feed.value

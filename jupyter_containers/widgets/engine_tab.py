@@ -26,14 +26,19 @@ def disk_usage_figure(frame):
     """A grouped bar chart of ``System.df_frame()``: size and reclaimable per type, in MB."""
     import plotly.graph_objects as go
 
-    fig = go.Figure([go.Bar(name="size", x=frame["type"], y=frame["size"] / 1e6,
-                            text=[human_bytes(v) for v in frame["size"]], textposition="outside"),
-                     go.Bar(name="reclaimable", x=frame["type"], y=frame["reclaimable"] / 1e6,
-                            text=[human_bytes(v) for v in frame["reclaimable"]], textposition="outside")])
+    def short(n) -> str:  # bar labels: "152 MB", "4 kB", "0"
+        if not n:
+            return "0"
+        value, unit = human_bytes(n).split(" ")
+        return f"{float(value):.0f} {unit}"
+
+    fig = go.Figure([go.Bar(name=name, y=frame["type"], x=frame[column] / 1e6, orientation="h", cliponaxis=False,
+                            text=[short(v) for v in frame[column]], textposition="outside")
+                     for name, column in (("size", "size"), ("reclaimable", "reclaimable"))])
     grey, grid = "#8a8a8a", "rgba(138,138,138,0.25)"  # readable on JupyterLab's light and dark themes
-    fig.update_layout(barmode="group", height=300, margin=dict(l=50, r=20, t=40, b=40),
-                      title="disk usage", yaxis_title="MB", paper_bgcolor="rgba(0,0,0,0)",
-                      plot_bgcolor="rgba(0,0,0,0)", font=dict(color=grey),
+    fig.update_layout(barmode="group", height=300, margin=dict(l=90, r=50, t=40, b=40),
+                      title="disk usage", xaxis_title="MB", yaxis_autorange="reversed", paper_bgcolor="rgba(0,0,0,0)",
+                      plot_bgcolor="rgba(0,0,0,0)", font=dict(color=grey), uniformtext=dict(minsize=10, mode="show"),
                       legend=dict(orientation="h", y=1.12, x=1, xanchor="right"))
     fig.update_xaxes(gridcolor=grid, linecolor=grid)
     fig.update_yaxes(gridcolor=grid, zerolinecolor=grid)

@@ -43,10 +43,10 @@ CSS = """
               background: var(--jp-layout-color2); color: var(--jp-error-color1); }
 .jcd-status { min-height: 20px; }
 .jcd-title { font-size: var(--jp-ui-font-size2); font-weight: 600; }
-.jcd-kv { border-collapse: collapse; }
+.jcd-kv { border-collapse: collapse; line-height: 1.5; }
 .jcd-kv th { text-align: left; padding: 2px 16px 2px 0; color: var(--jp-ui-font-color2); font-weight: 500; }
 .jcd-kv td { padding: 2px 16px 2px 0; }
-.jcd-feed { max-height: 260px; overflow-y: auto; font-family: var(--jp-code-font-family);
+.jcd-feed { line-height: 1.5; max-height: 260px; overflow-y: auto; font-family: var(--jp-code-font-family);
             font-size: var(--jp-code-font-size); border: 1px solid var(--jp-border-color2); padding: 4px 8px;
             background: var(--jp-layout-color1); }
 .jcd.widget-vbox > .widget-tab > .lm-TabBar .lm-TabBar-tab { flex: 0 0 auto; min-width: 7em; padding: 0 14px; }
