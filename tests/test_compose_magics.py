@@ -11,26 +11,12 @@ import requests
 import yaml
 from IPython.core.error import UsageError
 
-from conftest import BUSYBOX, RUN_ID, TEST_LABEL, free_port, wait_for
+from conftest import BUSYBOX, free_port, wait_for
 from jupyter_containers.compose.project import PROJECT
 from jupyter_containers.engine import ExecResult
 
 pytestmark = pytest.mark.usefixtures("busybox")
 SCHEMA = Path("/work/shared/compose-spec/compose-spec.json")
-
-
-@pytest.fixture(scope="module")
-def ip(root_engine):
-    from IPython.testing import globalipapp
-
-    first = not hasattr(globalipapp.start_ipython, "already_called")
-    shell = globalipapp.start_ipython() or globalipapp.get_ipython()  # maybe started by another module
-    shell.run_line_magic("load_ext", "jupyter_containers")
-    shell.run_line_magic("config", f"ContainerMagics.labels = {{'{TEST_LABEL}': '{RUN_ID}'}}")
-    shell.run_line_magic("config", "ContainerMagics.progress = 'text'")
-    yield shell
-    if first:  # modules that call start_ipython() themselves get the (same) shell back
-        del globalipapp.start_ipython.already_called
 
 
 def fails(ip, code: str) -> str:
@@ -138,9 +124,10 @@ def test_files_and_default_file(ip, name, tmp_path, engine, monkeypatch):
     ("%compose ls extra", "compose ls: unrecognized arguments: extra"),
 ])
 def test_mistakes_end_the_cell_with_one_line(ip, code, expected, engine):
-    before = len(engine.containers.list(all=True)) + len(engine.networks.list())
     assert expected in fails(ip, code)
-    assert len(engine.containers.list(all=True)) + len(engine.networks.list()) == before  # nothing half-made
+    for project in ("jc-test-x", "jc-test-nothing-here"):  # nothing half-made
+        label = {"label": [f"{PROJECT}={project}"]}
+        assert engine.containers.list(all=True, filters=label) == [] and engine.networks.list(filters=label) == []
 
 
 def test_help(ip, capsys):
