@@ -283,11 +283,7 @@ def test_hidden_tab_is_not_refreshed_until_shown(engine, dash, name):
         engine.images.remove(f"jc-test/{name}:hidden")
 
 
-def test_magic_shows_the_dashboard_and_replaces_the_previous(root_engine):
-    from IPython.testing.globalipapp import start_ipython
-
-    ip = start_ipython()
-    ip.run_line_magic("load_ext", "jupyter_containers")
+def test_magic_shows_the_dashboard_and_replaces_the_previous(ip):
     first = ip.run_line_magic("container", f"dashboard --page-size 5 --filter label={TEST_LABEL}={RUN_ID}")
     assert isinstance(first, Dashboard) and first.containers.table.page_size == 5
     assert first.containers.filters == MINE
