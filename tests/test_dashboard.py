@@ -296,3 +296,23 @@ def test_magic_shows_the_dashboard_and_replaces_the_previous(ip):
     assert isinstance(result.error_in_exec, UsageError)
     assert str(result.error_in_exec) == "container dashboard: --page-size must be at least 1, not 0"
     assert "dashboard" in sys.modules["jupyter_containers.magics.container"].container_commands.overview()
+
+
+def test_policy_refuses_actions_it_does_not_allow(engine, name):
+    from jupyter_containers.policy import ContainersPolicy
+
+    policy = ContainersPolicy(allowed_actions={"list", "inspect", "logs"})
+    c = engine.containers.run(BUSYBOX, "sleep 3600", name=name, init=True)
+    dash = Dashboard(engine, filters=MINE, policy=policy)
+    try:
+        tick(dash.containers.table, c.id)
+        dash.containers.buttons["stop"].click()
+        assert "the &#x27;stop&#x27; action is not allowed" in dash.status.value
+        dash.containers.buttons["remove"].click()
+        dash.containers.confirm.yes.click()
+        assert "the &#x27;remove&#x27; action is not allowed" in dash.status.value
+        assert engine_state(engine, c.id) == "running"  # nothing reached the engine
+        dash.containers.buttons["inspect"].click()  # what the policy allows still works
+        wait_for(lambda: "inspect" in dash.containers.detail_title.value, 5)
+    finally:
+        dash.close()

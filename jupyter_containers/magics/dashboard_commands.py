@@ -23,6 +23,7 @@ def dashboard(ctx, args):
     previous = _current.pop("dashboard", None)
     if previous is not None:
         previous.close()
-    board = Dashboard(ctx.engine, filters=filters, page_size=args.page_size, stats=not args.no_stats)
+    board = Dashboard(ctx.engine, filters=filters, page_size=args.page_size, stats=not args.no_stats,
+                      policy=ctx.policy)
     _current["dashboard"] = board
     return board

@@ -298,7 +298,7 @@ class ContainersTab(Tab):
                 raise ContainersError("; ".join(failures))
 
         past = {"stop": "stopped", "unpause": "unpaused", "pause": "paused"}.get(verb, verb + "ed")
-        self.run(f"{verb} {names}", do, f"{past} {names}")
+        self.run(f"{verb} {names}", do, f"{past} {names}", action=verb)
 
     def _ask_remove(self) -> None:
         rows = self.selection()
@@ -314,7 +314,8 @@ class ContainersTab(Tab):
             for row in rows:
                 self.engine.containers.remove(row["id"], force=True, missing_ok=True)
 
-        self.run(f"remove {len(rows)} containers", do, "removed " + ", ".join(r["name"] for r in rows))
+        self.run(f"remove {len(rows)} containers", do, "removed " + ", ".join(r["name"] for r in rows),
+                 action="remove")
 
     # -- the detail pane -----------------------------------------------------------------------------
     def _open_detail(self, title: str, children: list, stop=None) -> None:
@@ -339,6 +340,8 @@ class ContainersTab(Tab):
         if not rows:
             return
         row = rows[0]
+        if not self.dashboard.allowed("logs", f"logs {row['name']}"):
+            return
         self.logs = LogsPane(self.dashboard, row)
         self._open_detail(f"logs of <b>{esc(row['name'])}</b>", [self.logs.widget], self.logs.stop)
         self.logs.start()
@@ -357,7 +360,7 @@ class ContainersTab(Tab):
                             "data": {"application/json": data, "text/plain": json.dumps(data, indent=2)}},)
             self._open_detail(f"inspect <b>{esc(row['name'])}</b>", [out])
 
-        self.run(f"inspect {row['name']}", do, "")
+        self.run(f"inspect {row['name']}", do, "", action="inspect")
 
     def show_stats(self) -> None:
         rows = [r for r in self.selection() if r["state"] == "running"]

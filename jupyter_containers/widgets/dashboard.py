@@ -39,8 +39,9 @@ class Dashboard(w.VBox):
     ``start=False`` builds it without the background threads (call ``.start()``)."""
 
     def __init__(self, engine, *, filters: dict | None = None, page_size: int = 25, stats: bool = True,
-                 retry: float = 1.0, start: bool = True):
+                 retry: float = 1.0, start: bool = True, policy=None):
         self.engine = engine
+        self.policy = policy  # a ContainersPolicy: its allowed_actions apply to the buttons too
         self.retry = retry
         self.stats_enabled = stats and importlib.util.find_spec("jupyter_containers.stats.sampler") is not None
         self.reachable = True
@@ -148,8 +149,21 @@ class Dashboard(w.VBox):
                 self._stream.close()  # the listener notices and starts retrying
 
     # -- actions ---------------------------------------------------------------------------------------
-    def run(self, what: str, fn: Callable[[], object], done: str | None = None):
-        """Run ``fn`` on the action pool; its outcome becomes the status line."""
+    def allowed(self, action: str, what: str) -> bool:
+        """Does the policy allow ``action``? If not, the status line says so."""
+        if self.policy is None:
+            return True
+        try:
+            self.policy.check_action(action)
+        except ContainersError as exc:
+            self.say(f"{what}: {exc}", error=True)
+            return False
+        return True
+
+    def run(self, what: str, fn: Callable[[], object], done: str | None = None, action: str = "list"):
+        """Run ``fn`` on the action pool if the policy allows ``action``; its outcome becomes the status line."""
+        if not self.allowed(action, what):
+            return None
         self.say(f"{what} ...")
 
         def job():

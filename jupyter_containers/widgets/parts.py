@@ -113,5 +113,5 @@ class Tab:
     def close(self) -> None:
         pass
 
-    def run(self, what: str, fn: Callable[[], object], done: str | None = None) -> None:
-        self.dashboard.run(what, fn, done)
+    def run(self, what: str, fn: Callable[[], object], done: str | None = None, action: str = "list") -> None:
+        self.dashboard.run(what, fn, done, action)

@@ -137,7 +137,7 @@ class ImagesTab(Tab):
                 raise
             progress.finish(True)
 
-        self.run(f"pull {ref}", do, f"pulled {ref}")
+        self.run(f"pull {ref}", do, f"pulled {ref}", action="pull")
 
     def _ask_remove(self) -> None:
         rows = self.table.selected_rows()
@@ -149,7 +149,7 @@ class ImagesTab(Tab):
             for row in rows:
                 self.engine.images.remove(row["id"] if row["ref"].endswith("<none>") else row["ref"])
 
-        self.run("remove images", do, "removed " + ", ".join(r["ref"] for r in rows))
+        self.run("remove images", do, "removed " + ", ".join(r["ref"] for r in rows), action="remove-image")
 
     def show_history(self) -> None:
         rows = self.table.selected_rows()
@@ -236,7 +236,7 @@ class StacksTab(Tab):
                 getattr(self._stack(name), verb)()
 
         past = {"start": "up", "stop": "stopped", "restart": "restarted"}[verb]
-        self.run(f"{verb} {', '.join(names)}", do, f"{past}: {', '.join(names)}")
+        self.run(f"{verb} {', '.join(names)}", do, f"{past}: {', '.join(names)}", action="compose")
 
     def _ask_down(self) -> None:
         names = [r["name"] for r in self.table.selected_rows()]
@@ -244,7 +244,7 @@ class StacksTab(Tab):
             self.confirm.ask(f"Take down {', '.join(names)} (containers and networks are removed)?",
                              lambda: self.run(f"down {', '.join(names)}",
                                               lambda: [self._stack(n).down() for n in names],
-                                              f"down: {', '.join(names)}"))
+                                              f"down: {', '.join(names)}", action="compose"))
 
 
 # -- volumes & networks ------------------------------------------------------------------------------
@@ -304,7 +304,7 @@ class StorageTab(Tab):
             self.confirm.ask(f"Remove volume{'s' * (len(names) > 1)} {', '.join(names)}?",
                              lambda: self.run("remove volumes",
                                               lambda: [self.engine.volumes.remove(n) for n in names],
-                                              f"removed {', '.join(names)}"))
+                                              f"removed {', '.join(names)}", action="remove"))
 
     def _ask_networks(self) -> None:
         rows = self.networks.selected_rows()
@@ -317,5 +317,5 @@ class StorageTab(Tab):
             self.confirm.ask(f"Remove network{'s' * (len(rows) > 1)} {names}?",
                              lambda: self.run("remove networks",
                                               lambda: [self.engine.networks.remove(r["id"]) for r in rows],
-                                              f"removed {names}"))
+                                              f"removed {names}", action="remove"))
 
