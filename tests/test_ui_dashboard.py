@@ -72,7 +72,8 @@ def test_dashboard_shows_a_new_container_and_stops_it(engine, lab_server, page, 
 
     worker = engine.containers.run(BUSYBOX, "sleep 600", name=f"{name}-worker", init=True)
     row(page, f"{name}-worker").wait_for(timeout=10_000)  # appears by itself, from the engine's events
-    assert state_of(page, f"{name}-worker") == "running"
+    wait_for(lambda: state_of(page, f"{name}-worker") == "running", timeout=10,
+             message="the new row to follow the start event")  # the create event comes first
     wait_for(lambda: re.search(r"\d+\.\d %", row(page, f"{name}-worker").inner_text()), timeout=15,
              message="CPU % from the stats sampler")
     ARTIFACTS.mkdir(exist_ok=True)
