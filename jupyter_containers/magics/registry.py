@@ -20,7 +20,7 @@ class HelpShown(Exception):
 
 class Parser(argparse.ArgumentParser):
     def error(self, message: str):
-        raise UsageError(f"{self.prog}: {message}; see {self.prog.replace('container', '%container', 1)} --help")
+        raise UsageError(f"{self.prog}: {message}; see %{self.prog} --help")
 
     def exit(self, status: int = 0, message: str | None = None):
         if message:
