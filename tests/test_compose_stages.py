@@ -100,11 +100,11 @@ def test_env_file_and_dotenv(tmp_path):
     (tmp_path / ".env").write_text('# comment\nTAG=1.2\nexport GREETING="hi there" # c\nQ=\'$x\'\n')
     (tmp_path / "app.env").write_text("FROM_FILE=yes\nOVERRIDDEN=file\nTAG_COPY=${TAG}\n")
     (tmp_path / "compose.yaml").write_text(
-        "services:\n  a:\n    image: busybox:${TAG}\n    env_file: app.env\n"
+        "services:\n  a:\n    image: jc-test/app:${TAG}\n    env_file: app.env\n"
         "    environment:\n      OVERRIDDEN: env\n      G: $GREETING\n      FROM_SHELL:\n")
     project = load_project(working_dir=tmp_path, env={"FROM_SHELL": "shell", "TAG": "9"})
     svc = project.services["a"]
-    assert svc.image == "busybox:9"  # the process environment wins over .env
+    assert svc.image == "jc-test/app:9"  # the process environment wins over .env
     assert svc.environment == {"FROM_FILE": "yes", "OVERRIDDEN": "env", "TAG_COPY": "9", "G": "hi there",
                                "FROM_SHELL": "shell"}
     assert load.parse_env_text("Q='$x'\nBARE\n") == {"Q": "$x", "BARE": None}
