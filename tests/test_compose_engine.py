@@ -303,3 +303,15 @@ secrets:
     assert st.exec("box", "touch /not-writable").exit_code != 0  # read_only took effect
     assert "10.1.2.3\tdb.internal" in st.exec("box", "cat /etc/hosts").output
     st.down()
+
+
+@pytest.mark.parametrize("kind", ["networks", "volumes"])
+def test_missing_external_resource_is_one_line_and_creates_nothing(engine, name, kind):
+    use = "networks: [outside]" if kind == "networks" else "volumes: ['outside:/data']"
+    text = (f"services:\n  app:\n    image: {BUSYBOX}\n    command: sleep 300\n    {use}\n"
+            f"{kind}:\n  outside: {{external: true, name: {name}-missing}}\n")
+    with pytest.raises(ComposeError) as err:
+        stack(engine, text, name).up()
+    message = str(err.value)
+    assert message == (f"{kind[:-1]} {name}-missing is declared as external but does not exist; create it first")
+    assert not engine.containers.list(all=True, filters={"label": f"{PROJECT}={name}"})

@@ -339,16 +339,21 @@ class Stack:
                 ids[service] = by_ref[ref]
         return ids
 
+    @staticmethod
+    def _require_external(kind: str, name: str, inspect) -> None:
+        """An external network or volume is the user's to create; say so if it is missing."""
+        try:
+            inspect(name)
+        except NotFound:
+            raise ComposeError(f"{kind} {name} is declared as external but does not exist; "
+                               "create it first", operation="up", target=name) from None
+
     def _ensure_networks(self, project: Project) -> None:
         existing = {n.name for n in self.engine.networks.list(filters={"label": [f"{PROJECT}={self.name}"]})}
         for key in project.used_networks():
             spec, name = project.model.networks.get(key), project.network_name(key)
             if spec is not None and spec.external:
-                try:
-                    self.engine.networks.inspect(name)
-                except NotFound:
-                    raise ComposeError(f"network {name} is declared as external but does not exist; "
-                                       "create it first", operation="up", target=name) from None
+                self._require_external("network", name, self.engine.networks.inspect)
                 continue
             if name in existing:
                 continue
@@ -367,11 +372,7 @@ class Stack:
         for key in project.used_volumes():
             spec, name = project.model.volumes.get(key), project.volume_name(key)
             if spec is not None and spec.external:
-                try:
-                    self.engine.volumes.inspect(name)
-                except NotFound:
-                    raise ComposeError(f"volume {name} is declared as external but does not exist; "
-                                       "create it first", operation="up", target=name) from None
+                self._require_external("volume", name, self.engine.volumes.inspect)
                 continue
             labels = {**(spec.labels if spec else {}), PROJECT: self.name, VOLUME: key, VERSION: COMPOSE_VERSION}
             self.engine.volumes.create(name, driver=(spec.driver if spec else None) or "local",
