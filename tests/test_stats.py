@@ -207,8 +207,14 @@ def test_sampler_follows_starts_and_stops(engine, busybox, name):
     assert counts[later.id[:12]] >= 2  # its history stays after it stopped
 
 
+def assert_no_new_threads(before: set) -> None:
+    """No thread started since ``before`` is left running (earlier tests' threads may end meanwhile)."""
+    wait_for(lambda: not set(threading.enumerate()) - before, timeout=2,
+             message=f"threads started by the test to end: {set(threading.enumerate()) - before}")
+
+
 def test_sampler_bad_input_leaves_no_threads(engine, busybox, name):
-    before = threading.active_count()
+    before = set(threading.enumerate())
     with pytest.raises(ContainerNotFound):
         Sampler(engine, ["jc-test-no-such-container"]).start()
     with pytest.raises(InvalidArgument, match="not both"):
@@ -217,7 +223,7 @@ def test_sampler_bad_input_leaves_no_threads(engine, busybox, name):
         Sampler(engine, retention=0)
     with pytest.raises(InvalidArgument):
         Sampler(engine, filters=["nonsense=1"]).start()
-    assert threading.active_count() == before
+    assert_no_new_threads(before)
 
 
 def test_snapshot_names_filters_and_errors(engine, busybox, name):
@@ -303,9 +309,9 @@ def test_magic_snapshot_and_live_chart(ip, engine, busybox, name):
     ("%container stats --window 0", "container stats: the chart's window must be a positive number"),
 ])
 def test_magic_bad_input_is_one_line(ip, line, expected):
-    before = threading.active_count()
+    before = set(threading.enumerate())
     assert expected in usage_error(ip, line)
-    assert threading.active_count() == before
+    assert_no_new_threads(before)
 
 
 def test_magic_stopped_container_is_one_line(ip, engine, busybox, name):
