@@ -110,6 +110,16 @@ class ContainersPolicy(Configurable):
                                        "(ContainersPolicy.allowed_bind_paths)", status=403, operation="run")
 
 
+    def check_project(self, project) -> None:
+        """Refuse a compose project with a service the policy would not let run (before anything is made)."""
+        self.check_action("compose")
+        for service in project.services:
+            try:
+                self.check_create(**project.create_options(service, 1))
+            except PolicyDenied as exc:
+                raise PolicyDenied(f"service {service}: {exc}", status=403, operation="compose") from None
+
+
 def _bind_sources(volumes, mounts=None) -> list[str]:
     """Host paths among docker-style volume specs ("SRC:DST[:MODE]", SRC absolute or relative)
     and the Engine's mount objects of type bind."""

@@ -199,6 +199,28 @@ def test_hub_policy_refuses_escapes_through_the_magics(ip, monkeypatch, engine, 
     assert not engine.containers.exists(f"{name}-1") and not engine.containers.exists(f"{name}-2")
 
 
+def test_hub_policy_refuses_compose_stacks_with_escapes(ip, monkeypatch, engine, name):
+    monkeypatch.setenv("JUPYTER_CONTAINERS_POLICY", "hub")
+    magics = ip.magics_manager.registry["ContainerMagics"]
+    personal = magics.policy
+    magics.policy = ContainersPolicy(parent=magics)
+    try:
+        message = usage_error(ip, f"%%compose up -p {name}\n" + COMPOSE + "    privileged: true\n")
+        assert message == ("compose up: service web: a privileged container is not allowed here "
+                           "(ContainersPolicy.allow_privileged is off)")
+        assert "bind mount of / is not allowed" in usage_error(
+            ip, f"%%compose up -p {name}\n" + COMPOSE + "    volumes: ['/:/host']\n")
+        assert "allow_cap_add" in usage_error(
+            ip, f"%%compose scale -p {name} web=2\n" + COMPOSE + "    cap_add: [NET_ADMIN]\n")
+        magics.policy = ContainersPolicy(parent=magics, allowed_actions={"list", "inspect"})
+        assert usage_error(ip, f"%compose ps -p {name}") == \
+            "compose ps: the 'compose' action is not allowed here (ContainersPolicy.allowed_actions)"
+    finally:
+        magics.policy = personal
+    assert not engine.containers.list(all=True, filters={"label": f"com.docker.compose.project={name}"})
+    assert not engine.networks.list(filters={"label": f"com.docker.compose.project={name}"})
+
+
 def test_allowed_actions_limit_the_magics(ip, engine, name):
     magics = ip.magics_manager.registry["ContainerMagics"]
     personal = magics.policy

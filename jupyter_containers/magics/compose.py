@@ -84,6 +84,10 @@ class ComposeMagics(Magics, Configurable):
     def session_scoped(self) -> bool:
         return self._container.session_scoped
 
+    @property
+    def policy(self):
+        return self._container.policy
+
     def watch_session(self) -> None:
         self._container.watch_session()
 
@@ -149,6 +153,7 @@ def _counts(items: list[str]) -> dict[str, int]:
              SERVICES, cell=True)
 def up(ctx, args):
     stack = _stack(ctx, args)
+    ctx.policy.check_project(stack.project)
     stack.up(args.services, build=args.build, force_recreate=args.force_recreate,
              no_recreate=args.no_recreate, remove_orphans=args.remove_orphans, wait=args.wait,
              wait_timeout=args.wait_timeout or ctx._magics.wait_timeout, replicas=_counts(args.scale))
@@ -246,6 +251,7 @@ def exec_(ctx, args):
              arg("counts", nargs="+", metavar="SERVICE=N"), cell=True)
 def scale(ctx, args):
     stack = _stack(ctx, args)
+    ctx.policy.check_project(stack.project)
     stack.scale(_counts(args.counts))
     return stack.ps()
 

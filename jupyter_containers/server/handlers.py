@@ -318,8 +318,7 @@ class StacksActionHandler(Handler):
             return
         path = self._compose_file(data.get("path"))
         project = await self.call(load_project, [path])
-        for service in project.services:
-            self.state.policy.check_create(**project.create_options(service, 1))
+        self.state.policy.check_project(project)
         await self.call(Stack(engine, project).up)
         self.reply({"project": project.name, "services": sorted(project.services)})
 
