@@ -19,18 +19,6 @@ pytestmark = pytest.mark.usefixtures("busybox")
 SCHEMA = Path("/work/shared/compose-spec/compose-spec.json")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _leave_start_ipython_callable():
-    """tests/test_dashboard.py calls IPython's start_ipython() itself, which returns None once
-    anyone started the shared shell; let it have the (same) shell. Remove when it uses ``ip``."""
-    from IPython.testing import globalipapp
-
-    first = not hasattr(globalipapp.start_ipython, "already_called")
-    yield
-    if first and hasattr(globalipapp.start_ipython, "already_called"):
-        del globalipapp.start_ipython.already_called
-
-
 def fails(ip, code: str) -> str:
     result = ip.run_cell(code)
     assert isinstance(result.error_in_exec, UsageError), result.error_in_exec
