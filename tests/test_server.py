@@ -185,53 +185,50 @@ async def test_hub_policy_refuses_escapes_through_the_api(api, hub, engine, name
     assert not engine.containers.exists("privileged-web-1")
 
 
-def test_hub_policy_refuses_escapes_through_the_magics(ip, monkeypatch, engine, name):
+@pytest.fixture
+def kernel_policy(ip, monkeypatch):
+    """Set the magics' policy as a kernel started with JUPYTER_CONTAINERS_POLICY=hub would have it
+    (or with other rules); the personal one comes back afterwards."""
     monkeypatch.setenv("JUPYTER_CONTAINERS_POLICY", "hub")
     magics = ip.magics_manager.registry["ContainerMagics"]
     personal = magics.policy
-    magics.policy = ContainersPolicy(parent=magics)  # as a kernel started with the variable set
-    try:
-        assert "allow_privileged" in usage_error(ip, f"%container run --name {name}-1 --privileged {BUSYBOX} true")
-        assert "bind mount of / is not allowed" in usage_error(
-            ip, f"%container run --name {name}-2 -v /:/host {BUSYBOX} true")
-    finally:
-        magics.policy = personal
+
+    def use(**rules) -> None:
+        magics.policy = ContainersPolicy(parent=magics, **rules)
+    yield use
+    magics.policy = personal
+
+
+def test_hub_policy_refuses_escapes_through_the_magics(ip, kernel_policy, engine, name):
+    kernel_policy()
+    assert "allow_privileged" in usage_error(ip, f"%container run --name {name}-1 --privileged {BUSYBOX} true")
+    assert "bind mount of / is not allowed" in usage_error(
+        ip, f"%container run --name {name}-2 -v /:/host {BUSYBOX} true")
     assert not engine.containers.exists(f"{name}-1") and not engine.containers.exists(f"{name}-2")
 
 
-def test_hub_policy_refuses_compose_stacks_with_escapes(ip, monkeypatch, engine, name):
-    monkeypatch.setenv("JUPYTER_CONTAINERS_POLICY", "hub")
-    magics = ip.magics_manager.registry["ContainerMagics"]
-    personal = magics.policy
-    magics.policy = ContainersPolicy(parent=magics)
-    try:
-        message = usage_error(ip, f"%%compose up -p {name}\n" + COMPOSE + "    privileged: true\n")
-        assert message == ("compose up: service web: a privileged container is not allowed here "
-                           "(ContainersPolicy.allow_privileged is off)")
-        assert "bind mount of / is not allowed" in usage_error(
-            ip, f"%%compose up -p {name}\n" + COMPOSE + "    volumes: ['/:/host']\n")
-        assert "allow_cap_add" in usage_error(
-            ip, f"%%compose scale -p {name} web=2\n" + COMPOSE + "    cap_add: [NET_ADMIN]\n")
-        magics.policy = ContainersPolicy(parent=magics, allowed_actions={"list", "inspect"})
-        assert usage_error(ip, f"%compose ps -p {name}") == \
-            "compose ps: the 'compose' action is not allowed here (ContainersPolicy.allowed_actions)"
-    finally:
-        magics.policy = personal
+def test_hub_policy_refuses_compose_stacks_with_escapes(ip, kernel_policy, engine, name):
+    kernel_policy()
+    message = usage_error(ip, f"%%compose up -p {name}\n" + COMPOSE + "    privileged: true\n")
+    assert message == ("compose up: service web: a privileged container is not allowed here "
+                       "(ContainersPolicy.allow_privileged is off)")
+    assert "bind mount of / is not allowed" in usage_error(
+        ip, f"%%compose up -p {name}\n" + COMPOSE + "    volumes: ['/:/host']\n")
+    assert "allow_cap_add" in usage_error(
+        ip, f"%%compose scale -p {name} web=2\n" + COMPOSE + "    cap_add: [NET_ADMIN]\n")
+    kernel_policy(allowed_actions={"list", "inspect"})
+    assert usage_error(ip, f"%compose ps -p {name}") == \
+        "compose ps: the 'compose' action is not allowed here (ContainersPolicy.allowed_actions)"
     assert not engine.containers.list(all=True, filters={"label": f"com.docker.compose.project={name}"})
     assert not engine.networks.list(filters={"label": f"com.docker.compose.project={name}"})
 
 
-def test_allowed_actions_limit_the_magics(ip, engine, name):
-    magics = ip.magics_manager.registry["ContainerMagics"]
-    personal = magics.policy
-    magics.policy = ContainersPolicy(parent=magics, allowed_actions={"list", "inspect"})
-    try:
-        assert isinstance(ip.run_line_magic("container", "ps"), object)
-        message = usage_error(ip, f"%container run -d --name {name} {BUSYBOX} sleep 300")
-        assert message == "container run: the 'run' action is not allowed here (ContainersPolicy.allowed_actions)"
-        assert "'remove' action" in usage_error(ip, "%container rm whatever")
-    finally:
-        magics.policy = personal
+def test_allowed_actions_limit_the_magics(ip, kernel_policy, engine, name):
+    kernel_policy(profile="personal", allowed_actions={"list", "inspect"})
+    assert "name" in ip.run_line_magic("container", "ps").columns  # reads are still allowed
+    message = usage_error(ip, f"%container run -d --name {name} {BUSYBOX} sleep 300")
+    assert message == "container run: the 'run' action is not allowed here (ContainersPolicy.allowed_actions)"
+    assert "'remove' action" in usage_error(ip, "%container rm whatever")
     assert not engine.containers.exists(name)
 
 
