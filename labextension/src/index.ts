@@ -3,7 +3,7 @@ import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyte
 import { Dialog, ICommandPalette, InputDialog, MainAreaWidget, Notification, showDialog } from '@jupyterlab/apputils';
 import { PathExt } from '@jupyterlab/coreutils';
 import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
-import type { ITerminal } from '@jupyterlab/terminal';
+import type { Terminal } from '@jupyterlab/terminal';
 
 import { APIError, errorMessage, IContainer, IStack, requestAPI } from './api';
 import { LogsView, createLogsPanel } from './logs';
@@ -41,6 +41,31 @@ function projectName(dir: string): string {
 
 function shellQuote(text: string): string {
   return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * `pending` while `work` runs, then its outcome in a notification of its own. Not
+ * Notification.update (nor Notification.promise, which updates): an answer that comes
+ * before JupyterLab has drawn the pending toast loses the update, and the spinner never closes.
+ */
+async function notifyDuring<T>(
+  pending: string,
+  work: Promise<T>,
+  done: (result: T) => string,
+  failed: (error: unknown) => [string, Notification.TypeOptions]
+): Promise<T | undefined> {
+  const id = Notification.emit(pending, 'in-progress', { autoClose: false });
+  try {
+    const result = await work;
+    Notification.dismiss(id);
+    Notification.success(done(result), { autoClose: 5000 });
+    return result;
+  } catch (error) {
+    Notification.dismiss(id);
+    const [message, type] = failed(error);
+    Notification.emit(message, type, { autoClose: 10000 });
+    return undefined;
+  }
 }
 
 const plugin: JupyterFrontEndPlugin<ContainersSidebar> = {
@@ -173,8 +198,8 @@ const plugin: JupyterFrontEndPlugin<ContainersSidebar> = {
         Notification.error(`terminal: ${errorMessage(error)}`, { autoClose: 8000 });
         return;
       }
-      const widget = (await commands.execute('terminal:create-new')) as MainAreaWidget<ITerminal.ITerminal>;
-      widget.title.label = `${c.name} (sh)`;
+      const widget = (await commands.execute('terminal:create-new')) as MainAreaWidget<Terminal>;
+      await widget.content.ready; // its xterm is made asynchronously, then it watches the connection
       const session = widget.content.session;
       if (session.connectionStatus !== 'connected') {
         await new Promise<void>(resolve => {
@@ -187,6 +212,8 @@ const plugin: JupyterFrontEndPlugin<ContainersSidebar> = {
           session.connectionStatusChanged.connect(changed);
         });
       }
+      // After the terminal's own "Terminal N" (set once connected); the main area tab mirrors the content's title.
+      widget.content.title.label = `${c.name} (sh)`;
       session.send({ type: 'stdin', content: [`DOCKER_HOST=${shellQuote(url)} docker exec -it ${c.id} sh\r`] });
       return widget;
     };
@@ -254,13 +281,12 @@ const plugin: JupyterFrontEndPlugin<ContainersSidebar> = {
     // Stacks and images in the sidebar.
     const stackTarget = () => app.contextMenuHitTest(node => node.classList.contains(STACK_CLASS))?.dataset.project;
     const composeDown = async (project: string): Promise<void> => {
-      const done = requestAPI<null>('stacks/down', 'POST', { project });
-      Notification.promise(done, {
-        pending: { message: `Compose down: ${project}…` },
-        success: { message: () => `Compose down: ${project} removed`, options: { autoClose: 4000 } },
-        error: { message: error => `Compose down: ${errorMessage(error)}`, options: { autoClose: 8000 } }
-      });
-      await done.catch(() => undefined);
+      await notifyDuring(
+        `Compose down: ${project}…`,
+        requestAPI<null>('stacks/down', 'POST', { project }),
+        () => `Compose down: ${project} removed`,
+        error => [`Compose down: ${errorMessage(error)}`, 'error']
+      );
       void sidebar.refresh();
     };
     commands.addCommand(CommandIDs.stackDown, {
@@ -316,19 +342,15 @@ const plugin: JupyterFrontEndPlugin<ContainersSidebar> = {
         if (!path) {
           return;
         }
-        const id = Notification.emit(`Compose up: ${path}…`, 'in-progress', { autoClose: false });
-        try {
-          const result = await requestAPI<{ project: string; services: unknown[] }>('stacks/up', 'POST', { path });
-          Notification.update({
-            id,
-            message: `Compose up: ${result.project} (${result.services.length} services)`,
-            type: 'success',
-            autoClose: 5000
-          });
-        } catch (error) {
-          const type = error instanceof APIError && error.status === 501 ? 'warning' : 'error';
-          Notification.update({ id, message: `Compose up: ${errorMessage(error)}`, type, autoClose: 10000 });
-        }
+        await notifyDuring(
+          `Compose up: ${path}…`,
+          requestAPI<{ project: string; services: unknown[] }>('stacks/up', 'POST', { path }),
+          result => `Compose up: ${result.project} (${result.services.length} services)`,
+          error => [
+            `Compose up: ${errorMessage(error)}`,
+            error instanceof APIError && error.status === 501 ? 'warning' : 'error'
+          ]
+        );
         void sidebar.refresh();
       }
     });
