@@ -140,8 +140,9 @@ async def test_stacks_up_and_down(api, engine, jp_root_dir, name):
     error_of(await api("POST", "stacks", "up", body={"path": "../etc/compose.yaml"}, expect=400), "invalid-argument")
     error_of(await api("POST", "stacks", "up", body={"path": "nothing/compose.yaml"}, expect=404), "not-found")
     (jp_root_dir / name / "compose.yaml").write_text("services:\n  web:\n    image: 3\n    bogus: 1\n")
-    assert "compose.yaml" in error_of(await api("POST", "stacks", "up", body={"path": f"{name}/compose.yaml"},
-                                                expect=400), "compose-file")
+    message = error_of(await api("POST", "stacks", "up", body={"path": f"{name}/compose.yaml"}, expect=400),
+                       "compose-file")
+    assert message.startswith(f"{name}/compose.yaml: services.web"), message  # as the file browser names it
 
 
 async def test_engine_unavailable_is_503(api, jp_serverapp):

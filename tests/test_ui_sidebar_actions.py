@@ -124,7 +124,8 @@ def test_compose_up_of_a_bad_file_is_one_line(engine, lab_server, page, name, st
     error.wait_for(timeout=15_000)
     message = error.inner_text()
     assert "\n" not in message and "Traceback" not in message, message
-    assert "docker-compose.yml: services.web" in message, message  # the file and the place in it
+    # the file as the file browser names it, and the place in it
+    assert message.startswith(f"Compose up: {name}/docker-compose.yml: services.web"), message
     assert not engine.containers.list(all=True, filters=project_filter(name))
     assert not engine.networks.list(filters=project_filter(name))
     # The pending "Compose up: PATH…" goes away (a quick answer once left its spinner up for good).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Callable
@@ -73,6 +74,10 @@ class Handler(APIHandler):
         self.finish(json.dumps(data, default=_json_default))
 
     def fail(self, kind: str, message: str, status: int | None = None) -> None:
+        """Answer ``{kind, message}``; paths under the server's root are named as the file browser shows them."""
+        root = self.settings.get("server_root_dir")
+        if root:
+            message = message.replace(os.path.realpath(root) + os.sep, "")
         self.set_status(status or STATUS.get(kind, 500))
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({"kind": kind, "message": message}))
@@ -323,8 +328,6 @@ class StacksActionHandler(Handler):
         self.reply({"project": project.name, "services": sorted(project.services)})
 
     def _compose_file(self, relative: str | None) -> str:
-        import os
-
         if not relative:
             raise InvalidArgument("say which compose file: {\"path\": \"dir/compose.yaml\"}", status=400)
         root = os.path.realpath(self.settings["server_root_dir"])
