@@ -87,7 +87,10 @@ def open_client(url: str, timeout: float, tls=None):
     if url.startswith("unix://") and not Path(url[len("unix://"):]).exists():
         raise FileNotFoundError("no socket")
     kwargs = {"use_ssh_client": bool(shutil.which("ssh"))} if url.startswith("ssh://") else {}
-    return docker.APIClient(base_url=url, version="auto", timeout=timeout, tls=tls or False, **kwargs)
+    client = docker.APIClient(base_url=url, version="auto", timeout=timeout, tls=tls or False, **kwargs)
+    if not url.startswith(("tcp://", "http://", "https://")):
+        client.trust_env = False  # no proxy or ~/.netrc applies to a local socket; skips their lookup per call
+    return client
 
 
 @dataclass

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 from . import errors, specs
 from .errors import Conflict, ContainersError, ImageNotFound, NotFound, PortInUse
-from .records import Container, ExecResult, Port, _ports_from_inspect
+from .records import Container, ExecResult, Port, _ports_from_inspect, _ports_from_list
 from .streams import LogLine, Stream, multiplexed_lines
 
 if TYPE_CHECKING:
@@ -44,15 +44,12 @@ class Containers:
 
         with self._engine.translated("ps"):
             rows = self._api.containers(all=all, filters=specs.parse_filters(filters))
-        names = [(r.get("Names") or [""])[0].lstrip("/") for r in rows]
-        ports = [", ".join(str(p) for p in Container.from_list(r).ports) if r.get("Ports") else ""
-                 for r in rows]
-        frame = pd.DataFrame({
-            "id": [r["Id"][:12] for r in rows], "name": names,
-            "image": [r.get("Image", "") for r in rows], "command": [r.get("Command", "") for r in rows],
-            "created": pd.to_datetime([r.get("Created", 0) for r in rows], unit="s", utc=True),
-            "status": [r.get("Status", "") for r in rows], "state": [r.get("State", "") for r in rows],
-            "ports": ports}, columns=LIST_COLUMNS)
+        frame = pd.DataFrame(
+            [(r["Id"][:12], (r.get("Names") or [""])[0].lstrip("/"), r.get("Image", ""), r.get("Command", ""),
+              None, r.get("Status", ""), r.get("State", ""),
+              ", ".join(map(str, _ports_from_list(r["Ports"]))) if r.get("Ports") else "") for r in rows],
+            columns=LIST_COLUMNS)
+        frame["created"] = pd.to_datetime([r.get("Created", 0) for r in rows], unit="s", utc=True)
         return frame
 
     def inspect(self, ref: str) -> dict:

@@ -39,13 +39,17 @@ class Command:
     arguments: tuple
     run: Callable
     cell: bool = False  # takes the cell body (``%%container build``)
+    _parsers: dict = field(default_factory=dict, repr=False, compare=False)
 
     def parser(self, prefix: str) -> Parser:
-        parser = Parser(prog=f"{prefix} {self.name}", description=self.help,
-                        formatter_class=argparse.RawDescriptionHelpFormatter)
-        for flags, options in self.arguments:
-            parser.add_argument(*flags, **options)
-        return parser
+        """The argument parser (made once per prefix: parsing keeps no state in it)."""
+        if prefix not in self._parsers:
+            parser = Parser(prog=f"{prefix} {self.name}", description=self.help,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+            for flags, options in self.arguments:
+                parser.add_argument(*flags, **options)
+            self._parsers[prefix] = parser
+        return self._parsers[prefix]
 
 
 @dataclass
