@@ -6,6 +6,12 @@ busybox ``sleep`` (which, as PID 1, ignores SIGTERM, so each stop waits the
 Both tools run on the same engine (DOCKER_HOST=engine.url), rounds interleaved,
 and the resulting engine state is checked to be the same for both.
 Targets: up at most 0.7x docker-compose's, down at most 1.0x.
+
+Where up's time goes (traced on dockerd 20.10, 2 CPUs): our own calls before the
+first start take ~0.1 s (network create 65 ms, the creates run at once); the rest
+is the engine starting containers: ~0.3 s for base, then ~1.3 s for the nine
+dependents, whether started 16, 4 or 2 at a time. docker-compose waits on the
+same starts, so the ratio is bounded by its own start-up time (~0.5 s).
 """
 
 from __future__ import annotations
