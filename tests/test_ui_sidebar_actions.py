@@ -86,13 +86,18 @@ def test_compose_up_and_down_from_the_file_browser(engine, lab_server, page, nam
     command(page, "filebrowser:activate")
     item.click(button="right")
     menu_item(page, "Compose Down").click()
+    expect_stack_removed(page, engine, name)
+    pending_toasts(page).first.wait_for(state="detached", timeout=10_000)
+    open_sidebar_here(page)
+    sidebar.locator(f".jp-ContainersSidebar-stack[data-project='{name}']").wait_for(state="detached", timeout=15_000)
+
+
+def expect_stack_removed(page, engine, name):  # noqa: F811
+    """Compose down took the stack's containers and network off the engine, and said so."""
     wait_for(lambda: not engine.containers.list(all=True, filters=project_filter(name))
              and not engine.networks.list(filters=project_filter(name)),
              timeout=30, message="compose down to remove the stack's containers and network")
     toast(page, rf"^Compose down: {name} removed$").wait_for(timeout=15_000)
-    pending_toasts(page).first.wait_for(state="detached", timeout=10_000)
-    open_sidebar_here(page)
-    sidebar.locator(f".jp-ContainersSidebar-stack[data-project='{name}']").wait_for(state="detached", timeout=15_000)
 
 
 def test_compose_down_from_the_stack_row(engine, lab_server, page, name, stack_dir):  # noqa: F811
@@ -106,10 +111,7 @@ def test_compose_down_from_the_stack_row(engine, lab_server, page, name, stack_d
     stack.wait_for(timeout=20_000)
     stack.click(button="right")
     menu_item(page, "Compose Down").click()
-    wait_for(lambda: not engine.containers.list(all=True, filters=project_filter(name))
-             and not engine.networks.list(filters=project_filter(name)),
-             timeout=30, message="compose down to remove the stack's containers and network")
-    toast(page, rf"^Compose down: {name} removed$").wait_for(timeout=15_000)
+    expect_stack_removed(page, engine, name)
     stack.wait_for(state="detached", timeout=15_000)
 
 
