@@ -109,7 +109,6 @@ class ContainersPolicy(Configurable):
                     raise PolicyDenied(f"a bind mount of {source} is not allowed here; allowed under: {allowed} "
                                        "(ContainersPolicy.allowed_bind_paths)", status=403, operation="run")
 
-
     def check_project(self, project) -> None:
         """Refuse a compose project with a service the policy would not let run (before anything is made)."""
         self.check_action("compose")

@@ -49,6 +49,7 @@ class Containers:
               None, r.get("Status", ""), r.get("State", ""),
               ", ".join(map(str, _ports_from_list(r["Ports"]))) if r.get("Ports") else "") for r in rows],
             columns=LIST_COLUMNS)
+        # created (None above) converted for all rows at once
         frame["created"] = pd.to_datetime([r.get("Created", 0) for r in rows], unit="s", utc=True)
         return frame
 

@@ -39,7 +39,7 @@ class Command:
     arguments: tuple
     run: Callable
     cell: bool = False  # takes the cell body (``%%container build``)
-    _parsers: dict = field(default_factory=dict, repr=False, compare=False)
+    _parsers: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def parser(self, prefix: str) -> Parser:
         """The argument parser (made once per prefix: parsing keeps no state in it)."""
