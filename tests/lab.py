@@ -104,14 +104,35 @@ def command(page, name: str, args: dict | None = None):
     return page.evaluate("([name, args]) => window.jupyterapp.commands.execute(name, args)", [name, args or {}])
 
 
+THEME_FAILED = ("[...document.querySelectorAll('.jp-Dialog')]"
+                ".some(d => d.textContent.includes('Error Loading Theme'))")
+
+
+EXTENSION_LOADED = "window.jupyterapp.commands.hasCommand('containers:open-sidebar')"
+
+
+def open_lab(page, lab: Lab, path: str | None = None, ready: str = EXTENSION_LOADED, tries: int = 3) -> None:
+    """Open JupyterLab (at ``path``, with a fresh layout) and wait until it is restored, its theme
+    applied and the JS expression ``ready`` (default: our extension is loaded) holds. On a loaded machine the theme's stylesheet request
+    can fail: JupyterLab then puts an "Error Loading Theme" dialog over everything; load it again."""
+    url = lab.open_url(path) if path else f"{lab.url}/lab?token={lab.token}&reset"
+    for _ in range(tries):
+        page.goto(url)
+        page.wait_for_function(f"() => {THEME_FAILED} || (window.jupyterapp && !!document.body.dataset.jpThemeName"
+                               f" && ({ready}))", timeout=60_000)
+        if not page.evaluate(f"() => {THEME_FAILED}"):
+            page.evaluate("() => window.jupyterapp.restored.then(() => true)")
+            return
+    raise AssertionError(f"JupyterLab could not load its theme in {tries} tries")
+
+
 def open_notebook(page, lab: Lab, path: str) -> None:
-    page.goto(lab.open_url(path))
-    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
-                           " && window.jupyterapp.shell.currentWidget.sessionContext"
-                           " && window.jupyterapp.shell.currentWidget.sessionContext.session"
-                           " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
-                           " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
-                           timeout=60_000)
+    """Open the notebook at ``path`` and wait until its kernel is idle."""
+    open_lab(page, lab, path, ready="window.jupyterapp.shell.currentWidget"
+             " && window.jupyterapp.shell.currentWidget.sessionContext"
+             " && window.jupyterapp.shell.currentWidget.sessionContext.session"
+             " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
+             " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'")
 
 
 def run_all_cells(page) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from conftest import BUSYBOX, RUN_ID, TEST_LABEL, free_port, wait_for
 from lab import ARTIFACTS, browser, command, lab_server, open_notebook, page, run_all_cells, use_theme  # noqa: F401
@@ -25,20 +24,6 @@ def jp_asyncio_loop():
 @pytest.fixture
 def jp_server_cleanup():
     yield
-
-
-def open_dashboard_notebook(page, lab, path: str, tries: int = 2) -> None:  # noqa: F811
-    """``open_notebook``, once more if JupyterLab's theme stylesheet failed to load on a
-    loaded machine (it then shows an "Error Loading Theme" dialog and the page never settles)."""
-    for attempt in range(tries):
-        try:
-            open_notebook(page, lab, path)
-            return
-        except PlaywrightTimeout:
-            dialog = page.locator(".jp-Dialog", has_text="Error Loading Theme")
-            if attempt == tries - 1 or not dialog.count():
-                raise
-            dialog.locator("button").last.click()
 
 
 def row(page, name: str):  # noqa: F811
@@ -61,7 +46,7 @@ def test_dashboard_shows_a_new_container_and_stops_it(engine, lab_server, page, 
         "%load_ext jupyter_containers",
         f"%container dashboard --filter label={TEST_LABEL}={RUN_ID}",
     ])
-    open_dashboard_notebook(page, lab_server, path)
+    open_notebook(page, lab_server, path)
     run_all_cells(page)
     output = page.locator(".jp-Cell").nth(1).locator(".jp-Cell-outputArea")
     row(page, f"{name}-web").wait_for(timeout=30_000)

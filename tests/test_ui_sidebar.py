@@ -9,7 +9,7 @@ import re
 import pytest
 
 from conftest import BUSYBOX, free_port, wait_for
-from lab import ARTIFACTS, browser, command, jp_asyncio_loop, lab_server, page, use_theme  # noqa: F401
+from lab import ARTIFACTS, browser, command, jp_asyncio_loop, lab_server, open_lab, page, use_theme  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("busybox")
 
@@ -19,10 +19,7 @@ TICKER = ("trap 'echo stopped by the sidebar; exit 0' TERM; httpd -p 80; echo he
 
 
 def open_sidebar(page, lab):  # noqa: F811
-    page.goto(f"{lab.url}/lab?token={lab.token}&reset")
-    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.commands.hasCommand('containers:open-sidebar')",
-                           timeout=60_000)
-    page.evaluate("() => window.jupyterapp.restored.then(() => true)")
+    open_lab(page, lab)
     command(page, "containers:open-sidebar")
     sidebar = page.locator("#jupyter-containers-sidebar")
     sidebar.wait_for(timeout=10_000)

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from conftest import BUSYBOX, RUN_ID, TEST_LABEL, wait_for
-from lab import ARTIFACTS, browser, command, jp_asyncio_loop, lab_server, page  # noqa: F401
+from lab import ARTIFACTS, browser, command, jp_asyncio_loop, lab_server, open_lab, page  # noqa: F401
 from test_ui_sidebar import menu_item, open_sidebar, row
 
 pytestmark = pytest.mark.usefixtures("busybox")
@@ -38,14 +38,6 @@ def stack_dir(lab_server, root_engine, name):  # noqa: F811
     (lab_server.root / name).mkdir()
     yield lab_server.root / name
     Stack(root_engine, name=name).down()
-
-
-def open_lab(page, lab, directory: str | None = None):  # noqa: F811
-    """The lab, with a fresh layout; the file browser in ``directory`` when one is given."""
-    page.goto(lab.open_url(directory) if directory else f"{lab.url}/lab?token={lab.token}&reset")
-    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.commands.hasCommand('containers:compose-up')",
-                           timeout=60_000)
-    page.evaluate("() => window.jupyterapp.restored.then(() => true)")
 
 
 def file_item(page, filename: str):  # noqa: F811
