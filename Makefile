@@ -38,6 +38,8 @@ system-deps:
 $(STAMP): pyproject.toml labextension/package.json $(wildcard labextension/src/* labextension/style/*)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	# the distribution was called jupyter-containers before (a name PyPI gives to another project)
+	$(BIN)/python -m pip uninstall -q -y jupyter-containers 2>/dev/null || true
 	$(BIN)/python -m pip install -q -e ".[test,lab]"
 	touch $@
 
