@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from html import escape
 from typing import Callable
 
 from ..engine import BuildLine, PullProgress
@@ -25,6 +26,38 @@ class JSONView(dict):
 
     def _repr_json_(self):
         return dict(self), {"expanded": False, "root": self._root}
+
+
+class EngineSummary:
+    """``%container engine``: the engine's address, how discovery found it, its version and counts.
+
+    Connected to a replay (Binder), it says so first: what the notebook shows was recorded earlier.
+    """
+
+    def __init__(self, url: str, source: str, version: dict, info: dict, replay: str | None = None):
+        server = version.get("Platform", {}).get("Name") or "Docker Engine"
+        self.rows = {
+            "engine": url,
+            "found by": source,
+            "server": f"{server} {version.get('Version', '?')} (API {version.get('ApiVersion', '?')}), "
+                      f"{version.get('Os', '?')}/{version.get('Arch', '?')}",
+            "containers": f"{info.get('ContainersRunning', 0)} running of {info.get('Containers', 0)}",
+            "images": str(info.get("Images", 0)),
+        }
+        self.recorded = info.get("Name", "") if replay == "replay" else ""
+        if self.recorded:
+            self.rows = {"recorded session": self.recorded, **self.rows}
+
+    def __repr__(self) -> str:
+        return "\n".join(f"{key}: {value}" for key, value in self.rows.items())
+
+    def _repr_html_(self) -> str:
+        badge = ('<div class="jp-containers-replay-badge" style="display:inline-block;padding:1px 6px;'
+                 'border-radius:3px;background:var(--jp-warn-color2,#ffe0a0);color:var(--jp-ui-font-color0);">'
+                 f'recorded session: {escape(self.recorded)}</div>' if self.recorded else "")
+        rows = "".join(f"<tr><th style='text-align:left'>{escape(key)}</th><td style='text-align:left'>"
+                       f"{escape(value)}</td></tr>" for key, value in self.rows.items() if key != "recorded session")
+        return f"{badge}<table>{rows}</table>"
 
 
 def in_kernel() -> bool:

@@ -72,6 +72,15 @@ def network_prune(ctx, args):
     return _pruned(ctx.engine.networks.prune(filters=args.filter), "networks")
 
 
+@cli.command("engine", "Which engine answers, how it was found, and what it runs")
+def engine(ctx, args):
+    from .display import EngineSummary
+
+    engine = ctx.engine
+    return EngineSummary(engine.url, engine.source, engine.system.version(), engine.system.info(),
+                         getattr(engine, "replay", None))
+
+
 @cli.command("info", "The engine's system-wide information (JSON)")
 def info(ctx, args):
     return JSONView(ctx.engine.system.info(), root="info")
