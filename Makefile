@@ -9,13 +9,17 @@ APT_PACKAGES := docker.io docker-registry busybox-static docker-compose chromium
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: lab test setup system-deps engine bench engine-down
+.PHONY: lab test setup system-deps engine bench engine-down recordings
 
 lab: setup
 	cd notebooks && ../$(BIN)/jupyter lab $(if $(NO_BROWSER),--no-browser) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# What Binder replays (binder/recordings): every tutorial executed against the real engine, through the recorder.
+recordings: setup
+	$(BIN)/python tests/tutorials.py record binder/recordings
 
 bench: setup
 	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
