@@ -123,7 +123,8 @@ class EngineHandler(Handler):
         self.reply({"url": engine.url, "source": engine.source, "version": info.get("ServerVersion"),
                     "api_version": engine.api.api_version, "os": info.get("OperatingSystem"),
                     "containers": {"running": info.get("ContainersRunning"), "paused": info.get("ContainersPaused"),
-                                   "stopped": info.get("ContainersStopped")}, "images": info.get("Images")})
+                                   "stopped": info.get("ContainersStopped")}, "images": info.get("Images"),
+                    "replay": getattr(engine, "replay", None), "name": info.get("Name")})
 
 
 class EngineInfoHandler(Handler):

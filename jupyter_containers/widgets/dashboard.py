@@ -131,7 +131,9 @@ class Dashboard(w.VBox):
             self.tabs.set_title(index, title)
 
     def _header(self) -> None:
-        self.header.value = (f'<div class="jcd jcd-header"><span class="jcd-title">Containers dashboard</span>'
+        replay = ('<span class="jcd-replay" title="this engine is a replay of a session recorded on a real one">'
+                  'recorded session</span>' if getattr(self.engine, "replay", None) == "replay" else "")
+        self.header.value = (f'<div class="jcd jcd-header"><span class="jcd-title">Containers dashboard</span>{replay}'
                              f'<code title="found by: {esc(self.engine.source)}">{esc(self.engine.url)}</code></div>')
 
     def say(self, text: str, error: bool = False) -> None:

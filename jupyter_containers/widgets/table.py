@@ -52,6 +52,7 @@ CSS = """
 .jcd.widget-vbox > .widget-tab > .lm-TabBar .lm-TabBar-tab { flex: 0 0 auto; min-width: 7em; padding: 0 14px; }
 .jcd-header { display: flex; gap: 14px; align-items: baseline; flex-wrap: wrap; line-height: 1.6; padding: 2px 0 6px; }
 .jcd-header .jcd-title { white-space: nowrap; }
+.jcd-replay { padding: 0 6px; border-radius: 3px; background: var(--jp-warn-color2); color: var(--jp-ui-font-color0); }
 .jcd-empty { padding: 12px; color: var(--jp-ui-font-color2); font-style: italic; }
 </style>
 """

@@ -60,6 +60,9 @@ export interface IEngine {
   os: string;
   containers: { running: number; paused: number; stopped: number };
   images: number;
+  /** 'replay' when the engine is a replay of a recorded session (Binder), 'recording' under the recorder. */
+  replay: 'replay' | 'recording' | null;
+  name: string;
 }
 
 /** An answer other than 2xx: the server's {kind, message}. */

@@ -442,7 +442,8 @@ export class ContainersSidebar extends SidePanel {
     try {
       const engine = await this.engine();
       const running = containers.filter(c => c.state === 'running').length;
-      this._setStatus(`Docker ${engine.version} · ${running} running · ${engine.url}`, false);
+      const replay = engine.replay === 'replay' ? `recorded session (${engine.name}) · ` : '';
+      this._setStatus(`${replay}Docker ${engine.version} · ${running} running · ${engine.url}`, false);
     } catch (error) {
       this._setStatus(errorMessage(error), true);
     }
