@@ -5,6 +5,7 @@ from . import commands, image_commands, system_commands  # noqa: F401  (they reg
 from . import registry_commands  # noqa: F401
 from . import stats_commands  # noqa: F401
 from . import dashboard_commands  # noqa: F401
+from . import diagram_commands  # noqa: F401
 
 
 def load_ipython_extension(shell) -> None:
