@@ -1,4 +1,4 @@
-"""``jupyter containers engine up|down|status`` (the ``jupyter-containers`` script)."""
+"""``jupyter containers engine up|down|status`` and ``replay record|serve`` (the ``jupyter-containers`` script)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from .engine import ContainersError, Engine, EngineUnavailable, PrivateEngine
+from .replay.recording import ReplayError
 
 
 def _up(args) -> int:
@@ -41,6 +42,34 @@ def _status(args) -> int:
     return 0
 
 
+def _record(args) -> int:
+    import asyncio
+
+    from .engine.connect import discover
+    from .replay import record
+
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        raise ReplayError("say which command to record, after --: replay record --out DIR -- COMMAND...")
+    found = discover(args.engine, args.connect_timeout)
+    try:
+        if not found.url.startswith(("unix://", "tcp://", "http://")) or found.client.base_url.startswith("https"):
+            raise ReplayError(f"the engine at {found.url} is not a unix:// or plain tcp:// one; "
+                              "record with --engine unix://... or tcp://...")
+    finally:
+        found.client.close()
+    return asyncio.run(record(found.url, args.out, command))
+
+
+def _serve(args) -> int:
+    import asyncio
+
+    from .replay import serve
+
+    asyncio.run(serve(args.dir, args.socket))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="jupyter containers", description="Docker from inside a notebook.")
     verbs = top.add_subparsers(dest="part", required=True)
@@ -58,6 +87,25 @@ def parser() -> argparse.ArgumentParser:
         if name == "up":
             sub.add_argument("--private", action="store_true",
                              help="start the private engine even if another engine answers")
+    replay = verbs.add_parser("replay", help="record a session with a real engine; replay it where there is none")
+    actions = replay.add_subparsers(dest="action", required=True)
+    text = ("run COMMAND with DOCKER_HOST set to a recording proxy of the engine; when it ends, "
+            "write DIR/recording.json and exit with its exit code")
+    sub = actions.add_parser("record", help=text, description=text,
+                             usage="jupyter containers replay record --out DIR [--engine URL] -- COMMAND...")
+    sub.set_defaults(func=_record)
+    sub.add_argument("--out", required=True, metavar="DIR", help="where recording.json goes")
+    sub.add_argument("--engine", metavar="URL", help="the engine to record (unix:// or tcp://; default: discovery, "
+                     "as `engine status` shows it)")
+    sub.add_argument("--connect-timeout", type=float, default=3.0, help=argparse.SUPPRESS)
+    sub.add_argument("command", nargs=argparse.REMAINDER, help="the command, after --")
+    text = ("answer the Engine API from the recording(s) in DIR (a recording dir, or a dir of them) "
+            "on a Unix socket, until interrupted; prints the DOCKER_HOST to use")
+    sub = actions.add_parser("serve", help=text, description=text)
+    sub.set_defaults(func=_serve)
+    sub.add_argument("--socket", metavar="PATH", help="the socket to listen on "
+                     "(default: $TMPDIR/jupyter-containers-replay-UID/docker.sock)")
+    sub.add_argument("dir", metavar="DIR")
     return top
 
 
@@ -65,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.func(args)
-    except ContainersError as exc:
+    except (ContainersError, ReplayError) as exc:
         print(f"jupyter containers {args.part} {args.action}: {exc}", file=sys.stderr)
         return 1
 

@@ -2,8 +2,8 @@
 
 from .client import Engine
 from .errors import (BuildError, Conflict, ContainerNotFound, ContainersError, EngineUnavailable,
-                     ImageNotFound, InvalidArgument, NotFound, PolicyDenied, PortInUse, PullError, PushError,
-                     RegistryAuthError)
+                     ImageNotFound, InvalidArgument, NotFound, NotRecorded, PolicyDenied, PortInUse, PullError,
+                     PushError, RegistryAuthError)
 from .local import PrivateEngine
 from .records import MANAGED_LABEL, SESSION_LABEL, Container, Event, ExecResult, Image, Network, Port, Volume
 from .streams import BuildLine, LogLine, PullProgress, Stream
@@ -13,5 +13,5 @@ __all__ = [
     "Container", "Image", "Volume", "Network", "Port", "ExecResult", "Event",
     "PullProgress", "BuildLine", "LogLine", "MANAGED_LABEL", "SESSION_LABEL",
     "ContainersError", "EngineUnavailable", "NotFound", "ImageNotFound", "ContainerNotFound",
-    "Conflict", "PortInUse", "PolicyDenied", "InvalidArgument", "RegistryAuthError", "BuildError", "PullError", "PushError",
+    "Conflict", "PortInUse", "NotRecorded", "PolicyDenied", "InvalidArgument", "RegistryAuthError", "BuildError", "PullError", "PushError",
 ]

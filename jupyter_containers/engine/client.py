@@ -8,6 +8,9 @@ from typing import Iterator
 from . import errors
 from .records import MANAGED_LABEL
 
+REPLAY_HEADER = "X-Jupyter-Containers-Replay"
+_UNKNOWN = object()
+
 
 class Engine:
     """A connected engine; ``engine.containers``, ``.images``, ``.volumes``,
@@ -36,6 +39,7 @@ class Engine:
         self.networks = Networks(self)
         self.system = System(self)
         self.credentials = Credentials(self)
+        self._replay = _UNKNOWN
 
     @classmethod
     def connect(cls, url: str | None = None, *, labels: dict[str, str] | None = None,
@@ -55,7 +59,24 @@ class Engine:
         """The same connection, labelling what it creates with ``labels`` too."""
         other = type(self)(self.api, self.url, self.source, {**self.labels, **labels})
         other.credentials = self.credentials
+        other._replay = self._replay
         return other
+
+    @property
+    def replay(self) -> str | None:
+        """``"replay"`` when this engine is a replay of a recorded session (Binder has no
+        engine), ``"recording"`` when it is the recorder's proxy, None for a real engine.
+
+        Read once, from the ``X-Jupyter-Containers-Replay`` header of ``/_ping``.
+        """
+        if self._replay is _UNKNOWN:
+            try:
+                response = self.api.get(self.api.base_url + "/_ping", timeout=5)
+            except Exception:  # noqa: BLE001 - an engine that does not answer is not known to be a replay
+                return None
+            value = response.headers.get(REPLAY_HEADER)
+            self._replay = value if value in ("replay", "recording") else None
+        return self._replay
 
     def ping(self, timeout: float = 2.0) -> bool:
         try:

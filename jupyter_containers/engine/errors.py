@@ -73,9 +73,15 @@ class PushError(ContainersError):
     kind = "push-failed"
 
 
+class NotRecorded(ContainersError):
+    """The engine is a replay of a recorded session (Binder) and this request was not
+    in it; the replay answers 501 with a message naming the request."""
+    kind = "not-recorded"
+
+
 # status -> class, refined by what the operation was about
 _BY_STATUS = {400: InvalidArgument, 401: RegistryAuthError, 403: Conflict,
-              404: NotFound, 409: Conflict}
+              404: NotFound, 409: Conflict, 501: NotRecorded}
 _NOT_FOUND_BY_TARGET = {"container": ContainerNotFound, "image": ImageNotFound}
 
 

@@ -223,10 +223,22 @@ class Registries:
 
     @classmethod
     def of(cls, engine: "Engine") -> "Registries":
+        """The one shared by everything using ``engine``; when the engine is a replay (or
+        the recorder), its requests go over the engine socket (see ``gateway.py``)."""
         credentials = engine.credentials
         if getattr(credentials, "_registries", None) is None:
-            credentials._registries = cls(credentials)
+            registries = cls(credentials)
+            if engine.replay is not None:
+                from .gateway import RegistryGateway
+
+                registries.through(RegistryGateway(engine))
+            credentials._registries = registries
         return credentials._registries
+
+    def through(self, adapter) -> None:
+        """Send every registry request through ``adapter`` (a ``requests`` transport adapter)."""
+        self._http.mount("http://", adapter)
+        self._http.mount("https://", adapter)
 
     # -- what a user asks for -------------------------------------------------------
     def catalog(self, registry: str, *, page_size: int = 100) -> list[str]:
