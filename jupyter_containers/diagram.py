@@ -232,10 +232,11 @@ def select(info: Mapping | None, containers: Iterable[Mapping], images: Iterable
             if service:
                 stacks[project].services.setdefault(service, [])
     for stack in stacks.values():
-        stack.networks = sorted((n for n in networks if (n.get("Labels") or {}).get(PROJECT) == stack.name),
-                                key=lambda n: (n.get("Name", ""), n.get("Id", "")))[:limit]
-        stack.volumes = sorted((v for v in volumes if (v.get("Labels") or {}).get(PROJECT) == stack.name),
-                               key=lambda v: v.get("Name", ""))[:limit]
+        mine = {n.get("Id") or n.get("Name", ""): n for n in networks  # ids are unique, names need not be
+                if (n.get("Labels") or {}).get(PROJECT) == stack.name}
+        stack.networks = sorted(mine.values(), key=lambda n: (n.get("Name", ""), n.get("Id", "")))[:limit]
+        mine = {v.get("Name", ""): v for v in volumes if (v.get("Labels") or {}).get(PROJECT) == stack.name}
+        stack.volumes = [mine[k] for k in sorted(mine)][:limit]
 
     drawn_images, image_of, registries, more_images = [], {}, {}, 0
     if "images" in parts or "registries" in parts:
@@ -323,13 +324,13 @@ def to_mermaid(scene: Scene, direction: str = "LR") -> str:
             container(row, "    ")
         members = [r for rs in stack.services.values() for r in rs] + stack.loose
         for network in stack.networks:
-            nid = node_id("nw", network.get("Id") or network.get("Name", ""), network.get("Name"))
+            nid = node_id("nw", f"{stack.name}\0{network.get('Id') or network.get('Name', '')}", network.get("Name"))
             node(nid, "parallelogram", lines(network.get("Name"), "network"), "network", "    ")
             for row in members:
                 if network.get("Name") in ((row.get("NetworkSettings") or {}).get("Networks") or {}):
                     edge(cid(row), nid, arrow="-.-")
         for volume in stack.volumes:
-            vid = node_id("vl", volume.get("Name", ""), volume.get("Name"))
+            vid = node_id("vl", f"{stack.name}\0{volume.get('Name', '')}", volume.get("Name"))
             node(vid, "cylinder", lines(volume.get("Name"), "volume"), "volume", "    ")
             for row in members:
                 if any(m.get("Name") == volume.get("Name") for m in row.get("Mounts") or []):
