@@ -22,6 +22,8 @@ import pytest
 from conftest import BUSYBOX, RUN_ID, short_tmp, usage_error, wait_for
 from jupyter_containers.engine import Engine, NotRecorded
 from jupyter_containers.replay import FORMAT_VERSION, load
+from jupyter_containers.replay.recording import Recording, key
+from jupyter_containers.replay.server import Timeline
 
 PASSWORD = "pw-never-stored-7Qz"
 CLI = [sys.executable, "-m", "jupyter_containers.cli", "replay"]
@@ -302,6 +304,9 @@ def test_streams_keep_their_timing_and_a_client_ended_one_stays_open(session, sh
 
 def test_ping_version_info_and_what_was_never_recorded(session, ip, short_dir):
     sock = short_dir / "r.sock"
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(str(sock))  # a socket file nobody listens on, as a killed server leaves it
+    stale.close()
     with serving(session["recordings"], sock):
         conn = UnixConnection(sock)
         for _ in range(2):  # one kept-alive connection
@@ -388,3 +393,29 @@ docker rm -f {name}
     with serving(short_dir / "rec", sock):
         replayed = run(["sh", str(script)], env=offline_env(sock, short_dir))
     assert (replayed.returncode, replayed.stdout, replayed.stderr) == (0, recorded.stdout, recorded.stderr)
+
+
+def test_the_cursor_takes_the_next_match_wraps_around_and_prefers_an_equal_body():
+    def exchange(path, answer, body=None, method="GET", query=None):
+        return {"method": method, "path": path, "query": query or {}, "status": 200, "headers": {},
+                "body": {"json": answer}, **({"request": {"json": body}} if body else {})}
+
+    first = Recording("01", {"recorded": "2025-06-01T10:00:00+00:00"}, [
+        exchange("/containers/json", []),
+        exchange("/containers/create", {"Id": "a"}, {"Image": "a"}, "POST"),
+        exchange("/containers/json", ["a"])])
+    second = Recording("02", {}, [exchange("/containers/create", {"Id": "b"}, {"Image": "b"}, "POST"),
+                                  exchange("/containers/json", ["a", "b"])])
+    timeline = Timeline([first, second])
+    answer = lambda *request: timeline.take(*request)["body"]["json"]  # noqa: E731
+    assert answer("GET", "/containers/json", {}, None) == []
+    assert answer("POST", "/containers/create", {}, {"json": {"Image": "b"}}) == {"Id": "b"}  # the equal body
+    assert answer("GET", "/containers/json", {}, None) == ["a", "b"]
+    assert answer("GET", "/containers/json", {}, None) == []  # wrapped around: run it again
+    assert answer("POST", "/containers/create", {}, {"json": {"Image": "c"}}) == {"Id": "a"}  # the next one
+    assert answer("GET", "/containers/json", {}, None) == ["a"]
+    assert timeline.take("GET", "/containers/x/json", {}, None) is None
+    assert timeline.recorded_on == "2025-06-01"
+    # a query matches whatever order its keys and filters come in; a clock-made since does not matter
+    assert key("GET", "/events", {"filters": '{"a":["1"],"b":["2"]}', "since": "1700000000.25"}) == \
+        key("get", "/events", {"since": "1800000000", "filters": '{"b": ["2"], "a": ["1"]}'})

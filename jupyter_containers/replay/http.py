@@ -111,10 +111,15 @@ async def open_peer(url: str) -> Peer:
     return Peer(reader, writer, h11.CLIENT)
 
 
+def strip_version(path: str) -> str:
+    """``/v1.41/containers/json`` -> ``/containers/json``: a replay answers clients of any API version."""
+    return _VERSION_PREFIX.sub("", path) or "/"
+
+
 def split_target(target: bytes) -> tuple[str, dict, str]:
     """A request target -> (path without the API version prefix, decoded; query; raw query)."""
     parts = urlsplit(target.decode("latin-1"))
-    path = _VERSION_PREFIX.sub("", unquote(parts.path)) or "/"
+    path = strip_version(unquote(parts.path))
     query: dict = {}
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
         if name in query:  # a repeated parameter becomes a list, in order

@@ -27,7 +27,8 @@ from pathlib import Path
 import h11
 
 from . import recording
-from .http import REPLAY_HEADER, Peer, PeerGone, header, open_peer, raw_headers, split_target, without
+from .http import (REPLAY_HEADER, Peer, PeerGone, header, open_peer, raw_headers, split_target, strip_version,
+                   without)
 from .recording import Exchange, ReplayError, RequestBody
 
 MARK = (REPLAY_HEADER, "recording")
@@ -228,14 +229,16 @@ class Recorder:
         import requests
 
         if self._http is None:
+            import urllib3
+
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # loopback only, on purpose
             self._http = requests.Session()
         host = url.split("://", 1)[1].split("/", 1)[0]
         ca = Path("/etc/docker/certs.d") / host / "ca.crt"
         verify = False if is_loopback(host) else (str(ca) if ca.is_file() else True)
         try:
-            with _quiet():
-                response = self._http.request(method, url, headers=headers, data=body or None, verify=verify,
-                                              timeout=30, allow_redirects=False)
+            response = self._http.request(method, url, headers=headers, data=body or None, verify=verify,
+                                          timeout=30, allow_redirects=False)
         except requests.exceptions.RequestException as exc:
             kind = "tls" if isinstance(exc, requests.exceptions.SSLError) else "connection"
             text = " ".join(str(exc).split())[:300]
@@ -259,7 +262,7 @@ class Recorder:
 
 def registry_url(target: bytes) -> str:
     """``/_registry/https/host:5000/v2/x?n=1`` -> ``https://host:5000/v2/x?n=1`` (kept as encoded)."""
-    text = target.decode("latin-1")
+    text = strip_version(target.decode("latin-1"))
     scheme, _, rest = text[len(GATEWAY):].partition("/")
     host, _, path = rest.partition("/")
     if scheme not in ("http", "https") or not host:
@@ -275,22 +278,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
-
-
-class _quiet:
-    """Unverified TLS to a loopback registry is on purpose: no warning for it."""
-
-    def __enter__(self):
-        import warnings
-
-        from urllib3.exceptions import InsecureRequestWarning
-
-        self._catch = warnings.catch_warnings()
-        self._catch.__enter__()
-        warnings.simplefilter("ignore", InsecureRequestWarning)
-
-    def __exit__(self, *exc):
-        self._catch.__exit__(*exc)
 
 
 async def _next_or_gone(client: Peer, upstream: Peer):

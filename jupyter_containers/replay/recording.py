@@ -32,6 +32,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .http import REPLAY_HEADER
+
 FORMAT = "jupyter-containers replay"
 FORMAT_VERSION = 1
 FILE_NAME = "recording.json"
@@ -65,10 +67,7 @@ def redact(value, fields: set[str]):
 
 def stored_headers(headers: list[tuple[str, str]], request: bool) -> dict[str, str]:
     """The headers worth keeping: no secrets, no framing, no dates."""
-    drop = SECRET_HEADERS | (_NOISE_REQUEST_HEADERS if request else _NOISE_RESPONSE_HEADERS)
-    from .http import REPLAY_HEADER
-
-    drop.add(REPLAY_HEADER.lower())
+    drop = SECRET_HEADERS | (_NOISE_REQUEST_HEADERS if request else _NOISE_RESPONSE_HEADERS) | {REPLAY_HEADER.lower()}
     kept = {k: v for k, v in headers if k.lower() not in drop}
     if request and kept.get("Accept") == "*/*":
         del kept["Accept"]
@@ -137,7 +136,7 @@ def canonical_query(query: dict) -> tuple:
     for name, value in sorted(query.items()):
         values = value if isinstance(value, list) else [value]
         for one in values:
-            if one[:1] in "{[":
+            if one.startswith(("{", "[")):
                 try:
                     one = json.dumps(json.loads(one), sort_keys=True)
                 except ValueError:
@@ -224,12 +223,12 @@ class Exchange:
 def _timed(items: list, name: str, ended: str) -> dict:
     """Chunks (or frames) with close neighbours merged, as text when all of it is UTF-8."""
     merged: list = []
-    for item in items:
-        same_side = merged and (len(item) == 2 or merged[-1][1] == item[1])
-        if same_side and item[0] - merged[-1][0] < _COALESCE:
-            merged[-1][-1] += item[-1]
+    for at, *side, data in items:  # side: [] for chunks, ["client"] or ["server"] for frames
+        last = merged[-1] if merged else None
+        if last is not None and last[1:-1] == side and at - last[0] < _COALESCE:
+            last[-1] += data
         else:
-            merged.append([item[0], *item[1:-1], bytearray(item[-1])])
+            merged.append([at, *side, bytearray(data)])
     try:
         texts = [bytes(m[-1]).decode("utf-8") for m in merged]
         encoding = "text"
@@ -248,15 +247,17 @@ def timed_data(timed: dict, name: str) -> list:
 
 def write(path: Path, recorded: str, engine: dict, exchanges: list[Exchange]) -> Path:
     """Write ``path/recording.json``: a header, then one exchange per line."""
-    path.mkdir(parents=True, exist_ok=True)
     head = json.dumps({"format": FORMAT, "version": FORMAT_VERSION, "recorded": recorded, "engine": engine},
                       separators=(",", ":"), ensure_ascii=False)
     lines = [json.dumps(s, separators=(",", ":"), ensure_ascii=False)
              for s in (e.stored() for e in sorted(exchanges, key=lambda e: e.t)) if s is not None]
-    target = path / FILE_NAME
-    temp = path / f".{FILE_NAME}.tmp"
-    temp.write_text(head[:-1] + ',"exchanges":[\n' + ",\n".join(lines) + "\n]}\n", encoding="utf-8")
-    temp.replace(target)
+    target, temp = path / FILE_NAME, path / f".{FILE_NAME}.tmp"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        temp.write_text(head[:-1] + ',"exchanges":[\n' + ",\n".join(lines) + "\n]}\n", encoding="utf-8")
+        temp.replace(target)
+    except OSError as exc:
+        raise ReplayError(f"{target}: cannot write the recording ({exc.strerror or exc})") from None
     return target
 
 

@@ -29,6 +29,7 @@ import sys
 from bisect import bisect_right
 from http import HTTPStatus
 from pathlib import Path
+from urllib.parse import unquote_plus
 
 import h11
 
@@ -136,7 +137,7 @@ class Replay:
                                content)
         exchange = timeline.take(method, path, query, body)
         if exchange is None or "omitted" in exchange:
-            shown = path + (f"?{_decoded(raw_query)}" if raw_query else "")
+            shown = path + (f"?{unquote_plus(raw_query)}" if raw_query else "")
             why = f" (its answer, {exchange['omitted']['size']} bytes, was too big to keep)" if exchange else ""
             message = (f"not in the recorded session: {method} {shown}{why}; "
                        "this notebook runs against a replay (see binder/)")
@@ -195,12 +196,6 @@ class Replay:
             task.cancel()
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=2)
-
-
-def _decoded(query: str) -> str:
-    from urllib.parse import unquote_plus
-
-    return unquote_plus(query)
 
 
 def _reason(status: int) -> bytes:
