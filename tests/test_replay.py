@@ -9,6 +9,7 @@ import base64
 import http.client
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -186,16 +187,12 @@ def session(engine, busybox, registry):
     script.write_text(SESSION)
     recordings = root / "recordings"
     args = [sys.executable, str(script), name, registry, RUN_ID, PASSWORD, BUSYBOX]
-    started = time.monotonic()
     result = run([*CLI, "record", "--out", str(recordings / "01-session"), "--engine", engine.url, "--", *args])
     assert result.returncode == 0, result.stderr
     yield {"root": root, "recordings": recordings, "folder": recordings / "01-session", "args": args,
-           "out": result.stdout, "err": result.stderr, "name": name, "registry": registry,
-           "seconds": time.monotonic() - started}
+           "out": result.stdout, "err": result.stderr, "name": name, "registry": registry}
     for ref in (name, f"{name}-f"):
         engine.containers.remove(ref, force=True, missing_ok=True)
-    import shutil
-
     shutil.rmtree(root, ignore_errors=True)
 
 
@@ -216,10 +213,10 @@ def test_the_replay_prints_what_the_engine_did(session):
         for _ in range(2):  # twice: the cursor wraps around to the start
             replayed = run(session["args"], env=offline_env(sock, home))
             assert replayed.returncode == 0, replayed.stderr
+            # ids, names, frames; and the same ps request answered with no row before the create,
+            # one row after it and none after the removal, as the cursor moved along
             assert replayed.stdout == out
             assert "engine.replay: replay" in replayed.stderr
-    # the cursor: the same ps answered empty before the create and with the container after it
-    assert parts["ps after"][0].split(",")[1] == session["name"]
 
 
 def test_the_recording_format(session):
@@ -246,7 +243,7 @@ def test_the_recording_format(session):
     assert stats["stream"]["ended"] == "client"
     events = next(e for e in found if e["path"] == "/events")
     assert events["stream"]["ended"] == "client"
-    # the events stream stayed open while everything else happened, on its own connection
+    # the events stream stayed open while everything else happened (other pooled connections)
     assert sum(1 for e in found if e["t"] > events["t"]) > 20
     push = next(e for e in found if e["path"].endswith("/push"))
     assert "stream" in push and "X-Registry-Auth" not in push.get("request_headers", {})
@@ -371,8 +368,6 @@ def test_record_exits_with_the_command_code(short_dir):
 def test_the_docker_cli_records_and_replays(engine, busybox, short_dir, name):
     """The docker CLI is a client too: its hijacked attach and exec close their stdin at
     once (or after piping some in), which must not end the engine's output."""
-    import shutil
-
     docker = shutil.which("docker")
     if docker is None:
         pytest.fail("the docker CLI is not installed; `make test` installs docker.io")
