@@ -167,7 +167,7 @@ class Scene:
     standalone: list[dict]
     stacks: list[Stack]
     images: list[dict]  # drawn images (copies of the listing's rows, with the "name" they are shown by)
-    image_of: dict[str, str]  # container id -> image id (drawn ones only)
+    image_of: dict[str, str]  # container id -> image id (the drawn containers; all asked for when none are)
     registries: dict[str, list[tuple[str, str]]]  # host -> [(image id, STORED | TAGGED)]
     more_containers: int = 0
     more_images: int = 0
@@ -257,8 +257,7 @@ def select(info: Mapping | None, containers: Iterable[Mapping], images: Iterable
                               and any(t != "<none>:<none>" for t in i.get("RepoTags") or [])),
                              key=lambda i: (i["name"], i.get("Id", "")))
         more_images = max(0, len(chosen) - limit)  # used ones come first and are at most `limit` when drawn
-        chosen = chosen[:limit]
-        drawn_images = chosen
+        drawn_images = chosen[:limit]
         if "registries" in parts:
             for image in drawn_images:
                 for host, how in image_registries(image).items():
@@ -277,8 +276,7 @@ def select(info: Mapping | None, containers: Iterable[Mapping], images: Iterable
 def _engine_label(info: Mapping) -> str:
     """Its version and name, and the host OS it runs on (the seed's "Host OS", in the engine's node)."""
     version = info.get("ServerVersion")
-    host = ", ".join(filter(None, [info.get("OperatingSystem"),
-                                   info.get("KernelVersion") and f"kernel {info.get('KernelVersion')}"]))
+    host = info.get("OperatingSystem")
     return lines(f"Docker Engine {version}" if version else "Engine", info.get("Name"), host and f"on {host}")
 
 
@@ -428,11 +426,18 @@ def to_outline(scene: Scene) -> str:
 
 
 # -- what a notebook shows ----------------------------------------------------------------------
-class Markdown(str):
-    """Text a notebook renders as Markdown (nbconvert 7.5+ and GitHub draw its ```mermaid blocks)."""
+@dataclass(frozen=True)
+class Markdown:
+    """Text a notebook renders as Markdown (nbconvert 7.5+ and GitHub draw its ```mermaid blocks).
+    Not a ``str``: IPython would show a ``str`` as its repr, quotes and ``\n`` included."""
+
+    text: str
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        return {"text/markdown": str(self), "text/plain": str(self)}
+        return {"text/markdown": self.text, "text/plain": self.text}
+
+    def __str__(self) -> str:
+        return self.text
 
 
 @dataclass(frozen=True)
@@ -465,12 +470,12 @@ def render(info: Mapping | None, containers: Iterable[Mapping], images: Iterable
            limit: int = DEFAULT_MAX, used_images_only: bool = False, direction: str = "LR") -> Diagram:
     """Draw the engine from its listings.
 
-    ``info``: ``/info`` (``Name``, ``ServerVersion``, ``OperatingSystem``, ``KernelVersion``; may be
+    ``info``: ``/info`` (``Name``, ``ServerVersion``, ``OperatingSystem``; may be
     empty). ``containers``: ``/containers/json?all=1`` rows; stopped ones are drawn with ``all``.
     ``images``: ``/images/json``; ``networks``, ``volumes``: the listings (only the ones labelled with a
     compose project are drawn, inside their stack). ``parts``: any of :data:`PARTS`. ``project``:
-    only that compose project. ``limit``: at most that many containers (and as many images with no
-    drawn container), the rest as one "and N more" node. ``used_images_only``: draw only the
+    only that compose project. ``limit``: at most that many containers and that many images (those of
+    drawn containers first), the rest as one "and N more" node each. ``used_images_only``: draw only the
     images of drawn containers (when the containers were filtered).
     """
     scene = select(info, containers, images, networks, volumes, parts=parts, all=all, project=project,

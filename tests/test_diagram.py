@@ -186,7 +186,7 @@ def test_a_crafted_engine_is_drawn_as_the_seed_says():
     chart = check(render(INFO, containers, images, networks, volumes).mermaid)
 
     engine = chart.one("Docker Engine 26.1.5")
-    assert chart.nodes[engine][0] == ["Docker Engine 26.1.5", "host-1", "on Debian GNU/Linux 12, kernel 6.1.0"]
+    assert chart.nodes[engine][0] == ["Docker Engine 26.1.5", "host-1", "on Debian GNU/Linux 12"]
     assert chart.of_class("running") == {"front", "api", "shop-db-1", "shop-web-1"}
     assert chart.of_class("paused") == {"cache"} and "old" not in chart.of_class("exited")
     assert chart.named("1 stopped not shown (--all)")
@@ -371,7 +371,9 @@ def test_the_diagram_draws_what_the_test_made(ip, engine, name, registry, pushed
     ip.run_cell_magic("compose", f"up -p {project}", STACK)
     try:
         result = ip.run_line_magic("container", f"diagram {MINE}")
-        assert set(result._repr_mimebundle_()) == {"text/vnd.mermaid", "text/plain"}
+        shown, _ = ip.display_formatter.format(result)  # what the kernel sends: nothing JupyterLab would prefer
+        assert set(shown) == {"text/vnd.mermaid", "text/plain"} and shown["text/vnd.mermaid"] == result.mermaid
+        assert f"{name}-web [Up" in shown["text/plain"]
         chart = check(result.mermaid)
         stack_containers = {f"{project}-db-1", f"{project}-web-1"}
         assert chart.of_class("running") == {f"{name}-web", f"{name}-app"} | stack_containers
@@ -424,6 +426,16 @@ def test_mistakes_are_one_line(ip, name):
     assert "invalid choice" in usage_error(ip, "%container diagram --format png")
 
 
+def test_svg_says_what_to_do_when_it_cannot_be_made(ip, tmp_path, monkeypatch):
+    from jupyter_containers.diagram_svg import SvgUnavailable, render_svg
+
+    with pytest.raises(SvgUnavailable, match="not one I can load; open it in JupyterLab"):
+        render_svg("flowchart LR\n  a", static=tmp_path)  # a JupyterLab build whose mermaid is not found
+    monkeypatch.setenv("PATH", str(tmp_path))
+    message = usage_error(ip, "%container diagram --format svg")
+    assert "headless Chromium" in message and "open it in JupyterLab" in message
+
+
 def test_help(ip, capsys):
     ip.run_line_magic("container", "diagram --help")
     out = capsys.readouterr().out
@@ -435,8 +447,9 @@ def test_help(ip, capsys):
 def test_formats(ip, engine, busybox, name):
     engine.containers.run(BUSYBOX, "sleep 600", name=f"{name}-web", init=True)
     markdown = ip.run_line_magic("container", f"diagram --format markdown {MINE}")
-    bundle = markdown._repr_mimebundle_()
+    bundle, _ = ip.display_formatter.format(markdown)
     assert set(bundle) == {"text/markdown", "text/plain"} and bundle["text/markdown"].startswith("```mermaid\n")
+    assert bundle["text/plain"] == bundle["text/markdown"]  # not a quoted repr
     check(bundle["text/markdown"].removeprefix("```mermaid\n").removesuffix("```\n"))
     text = ip.run_line_magic("container", f"diagram --format text {MINE}")
     assert check(str(text)).one(f"{name}-web")

@@ -21,7 +21,7 @@ PART_FLAGS = ("containers", "images", "registries", "stacks")
              arg("-f", "--filter", action="append", default=[], metavar="KEY=VALUE",
                  help="only matching containers (ps's filters, e.g. label=team=data, name=web)"),
              arg("--max", type=int, default=40, metavar="N",
-                 help="at most N containers (and N unused images); the rest as one 'and N more' (default 40)"),
+                 help="at most N containers and N images; the rest as one 'and N more' (default 40)"),
              arg("--direction", choices=["LR", "TD"], default="LR", help="left to right (default) or top down"),
              arg("--format", choices=["mermaid", "svg", "markdown", "text"], default="mermaid",
                  help="mermaid: drawn by JupyterLab (default); svg: rendered here (JupyterLab's mermaid in "
