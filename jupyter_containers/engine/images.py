@@ -3,9 +3,9 @@ tag, remove, inspect, history, list, prune."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
@@ -153,7 +153,8 @@ class Images:
                 and (Path(context) / dockerfile).is_file():
             name, dockerfile = dockerfile, None  # a file in the context, not text
         if dockerfile is not None:
-            name = f".dockerfile.{uuid.uuid4().hex[:12]}"
+            # named by its content: no clash with the context's files, and the same build is the same request
+            name = f".dockerfile.{hashlib.sha256(dockerfile.encode()).hexdigest()[:12]}"
         if context is not None:
             ignore = Path(context) / ".dockerignore"
             lines = [line.strip() for line in ignore.read_text().splitlines()] if ignore.exists() else []
