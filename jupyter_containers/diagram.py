@@ -347,8 +347,8 @@ def to_mermaid(scene: Scene, direction: str = "LR") -> str:
         iid = node_id("im", image.get("Id", ""), image["name"])
         image_ids[image.get("Id", "")] = iid
         others = _other_tags(image)
-        node(iid, "rect", lines(image["name"], _short(image.get("Id", "")) + (f" · +{others} tags" if others else "")),
-             "image")
+        more_tags = f" · +{others} tag{'s' * (others > 1)}" if others else ""
+        node(iid, "rect", lines(image["name"], _short(image.get("Id", "")) + more_tags), "image")
     if scene.more_images:
         node("more_images", "rect", label(f"… and {scene.more_images} more images"), "more")
     for row in scene.drawn_containers():

@@ -9,7 +9,7 @@ import urllib.parse
 import pytest
 
 from conftest import BUSYBOX, RUN_ID, TEST_LABEL
-from lab import ARTIFACTS, browser, lab_server, open_notebook, page, run_all_cells  # noqa: F401
+from lab import ARTIFACTS, browser, lab_server, open_notebook, page, run_all_cells, use_theme  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("busybox")
 
@@ -70,5 +70,17 @@ def test_the_diagram_is_drawn_in_jupyterlab(engine, ip, lab_server, page, name):
         page.wait_for_timeout(300)
         ARTIFACTS.mkdir(exist_ok=True)
         output.screenshot(path=str(ARTIFACTS / "diagram.png"))
+
+        use_theme(page, "JupyterLab Dark")
+        try:  # drawn again in the dark theme: the states' colours keep their text readable
+            before = src
+            run_all_cells(page)
+            page.wait_for_function("(before) => { const img = document.querySelectorAll('.jp-Cell')[1]"
+                                   ".querySelector('.jp-RenderedMermaid img'); return img && img.src !== before; }",
+                                   arg=before, timeout=60_000)
+            page.wait_for_timeout(300)
+            output.screenshot(path=str(ARTIFACTS / "diagram-dark.png"))
+        finally:  # the theme is a user setting, kept in the config dir the UI test modules share
+            use_theme(page, "JupyterLab Light")
     finally:
         ip.run_line_magic("compose", f"down -p {project} -v")
