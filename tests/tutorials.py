@@ -37,6 +37,7 @@ def execute(notebook: Path, out: Path, env: dict[str, str] | None = None, record
     ``record``: through the recorder, which writes the engine session to that directory.
     Cell errors do not stop the run: the outputs are checked afterwards.
     """
+    notebook, out = notebook.resolve(), out.resolve()
     command = [str(BIN / "jupyter-execute"), "--allow-errors", f"--output={out}",
                "--ExecutePreprocessor.timeout=300", str(notebook)]
     if record is not None:
