@@ -37,7 +37,7 @@ def execute(notebook: Path, out: Path, env: dict[str, str] | None = None, record
     ``record``: through the recorder, which writes the engine session to that directory.
     Cell errors do not stop the run: the outputs are checked afterwards.
     """
-    notebook, out = notebook.resolve(), out.resolve()
+    notebook, out, record = notebook.resolve(), out.resolve(), record and record.resolve()
     command = [str(BIN / "jupyter-execute"), "--allow-errors", f"--output={out}",
                "--ExecutePreprocessor.timeout=300", str(notebook)]
     if record is not None:
@@ -105,12 +105,15 @@ def requests_made(recording: Path) -> set[str]:
     return {f"{e['method']} {HEX_ID.sub('<id>', e['path'])}" for e in data["exchanges"]}
 
 
-def record_all(target: Path) -> None:
-    """Record every tutorial into ``target/NAME/`` with its outputs' signature (``make recordings``)."""
+def record_all(target: Path, only: list[str] = ()) -> None:
+    """Record every tutorial (or those whose name starts with one of ``only``) into ``target/NAME/``,
+    with its outputs' signature (``make recordings``)."""
     import tempfile
 
     with tempfile.TemporaryDirectory() as scratch:
         for notebook in NOTEBOOKS:
+            if only and not notebook.stem.startswith(tuple(only)):
+                continue
             folder = target / notebook.stem
             nb = execute(notebook, Path(scratch) / notebook.name, record=folder)
             failed = errors(nb)
@@ -122,6 +125,6 @@ def record_all(target: Path) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] != "record":
-        raise SystemExit("usage: python tests/tutorials.py record DIR")
-    record_all(Path(sys.argv[2]))
+    if len(sys.argv) < 3 or sys.argv[1] != "record":
+        raise SystemExit("usage: python tests/tutorials.py record DIR [NOTEBOOK-PREFIX...]")
+    record_all(Path(sys.argv[2]), sys.argv[3:])
