@@ -44,12 +44,11 @@ class Lab:
         return f"{self.url}/lab/tree/{path}?token={self.token}&reset"
 
 
-@pytest.fixture(scope="module")
-def lab_server(tmp_path_factory):
-    """``jupyter lab`` on 127.0.0.1, its root a temp dir, with a token."""
-    root = tmp_path_factory.mktemp("lab")
+def start_lab(root: Path, env: dict[str, str] | None = None):
+    """``jupyter lab`` on 127.0.0.1 serving ``root``, with a token and ``env`` added to its environment
+    (its kernels inherit it); yields a ``Lab``, stops it afterwards."""
     port, token = free_port(), uuid.uuid4().hex
-    config = root.parent / "lab-config"
+    config = root.parent / f"lab-config-{port}"
     (config / "labconfig").mkdir(parents=True, exist_ok=True)
     (config / "labconfig" / "page_config.json").write_text(json.dumps(
         {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
@@ -58,7 +57,8 @@ def lab_server(tmp_path_factory):
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", f"--port={port}",
          "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
          "--LabApp.news_url=", "--LabApp.expose_app_in_browser=True"],
-        stdout=log, stderr=subprocess.STDOUT, cwd=root, env={**os.environ, "JUPYTER_CONFIG_DIR": str(config)})
+        stdout=log, stderr=subprocess.STDOUT, cwd=root,
+        env={**os.environ, **(env or {}), "JUPYTER_CONFIG_DIR": str(config)})
     lab = Lab(root, port, token)
 
     def answers():
@@ -76,6 +76,12 @@ def lab_server(tmp_path_factory):
     except subprocess.TimeoutExpired:
         process.kill()
     log.close()
+
+
+@pytest.fixture(scope="module")
+def lab_server(tmp_path_factory):
+    """``jupyter lab`` on 127.0.0.1, its root a temp dir, with a token."""
+    yield from start_lab(tmp_path_factory.mktemp("lab"))
 
 
 @pytest.fixture(scope="module")

@@ -11,14 +11,11 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 
 import nbformat
 import pytest
 
-from conftest import short_tmp, wait_for
-from tutorials import BIN, NOTEBOOKS, RECORDINGS, errors, execute, requests_made, signature, texts
+from tutorials import NOTEBOOKS, RECORDINGS, errors, execute, replay_server, requests_made, signature, texts
 
 pytestmark = pytest.mark.slow
 IDS = [path.stem for path in NOTEBOOKS]
@@ -96,17 +93,8 @@ CHECKS = {  # what each tutorial must visibly do on a real engine
 
 @pytest.fixture(scope="module")
 def replay():
-    """The replay server on binder/recordings, as binder/start runs it."""
-    folder = short_tmp()
-    socket = folder / "replay.sock"
-    server = subprocess.Popen([str(BIN / "jupyter-containers"), "replay", "serve", "--socket", str(socket),
-                               str(RECORDINGS)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wait_for(lambda: socket.exists() or server.poll() is not None, timeout=20, message="the replay socket")
-    assert server.poll() is None, server.stderr.read()
-    yield f"unix://{socket}"
-    server.terminate()
-    server.wait(timeout=10)
-    shutil.rmtree(folder, ignore_errors=True)
+    with replay_server() as docker_host:
+        yield docker_host
 
 
 @pytest.mark.parametrize("stem", IDS)

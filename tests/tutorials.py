@@ -16,8 +16,12 @@ import html
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
@@ -105,11 +109,30 @@ def requests_made(recording: Path) -> set[str]:
     return {f"{e['method']} {HEX_ID.sub('<id>', e['path'])}" for e in data["exchanges"]}
 
 
+@contextmanager
+def replay_server(recordings: Path = RECORDINGS):
+    """``jupyter containers replay serve`` on ``recordings``, as binder/start runs it; yields its DOCKER_HOST."""
+    folder = Path(tempfile.mkdtemp(prefix="jc-", dir="/tmp"))  # short: a socket path has 108 bytes at most
+    socket = folder / "replay.sock"
+    server = subprocess.Popen([str(BIN / "jupyter-containers"), "replay", "serve", "--socket", str(socket),
+                               str(recordings)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while not socket.exists() and server.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not socket.exists():
+            server.kill()
+            raise RuntimeError(f"the replay server did not start: {server.communicate()[1][-2000:]}")
+        yield f"unix://{socket}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def record_all(target: Path, only: list[str] = ()) -> None:
     """Record every tutorial (or those whose name starts with one of ``only``) into ``target/NAME/``,
     with its outputs' signature (``make recordings``)."""
-    import tempfile
-
     with tempfile.TemporaryDirectory() as scratch:
         for notebook in NOTEBOOKS:
             if only and not notebook.stem.startswith(tuple(only)):
