@@ -10,21 +10,12 @@ import urllib.parse
 import nbformat
 import pytest
 
-from lab import ARTIFACTS, browser, command, open_notebook, page, run_all_cells, start_lab  # noqa: F401
+from lab import (ARTIFACTS, browser, command, jp_asyncio_loop, open_notebook, page,  # noqa: F401
+                 run_all_cells, start_lab)
 from tutorials import NOTEBOOKS, replay_server
 
 pytestmark = pytest.mark.slow
 TUTORIAL = next(path for path in NOTEBOOKS if path.stem.startswith("05-"))
-
-
-@pytest.fixture
-def jp_asyncio_loop():  # Playwright's sync API owns the loop here (see lab.py)
-    yield None
-
-
-@pytest.fixture
-def jp_server_cleanup():
-    yield
 
 
 @pytest.fixture(scope="module")

@@ -10,23 +10,9 @@ import pytest
 
 from conftest import BUSYBOX, RUN_ID, TEST_LABEL
 from lab import ARTIFACTS, browser, lab_server, open_notebook, page, run_all_cells, use_theme  # noqa: F401
+from test_diagram import STACK
 
 pytestmark = pytest.mark.usefixtures("busybox")
-
-STACK = f"""
-services:
-  db:
-    image: {BUSYBOX}
-    init: true
-    command: sleep 3600
-    volumes: [data:/data]
-  web:
-    image: {BUSYBOX}
-    init: true
-    command: sleep 3600
-volumes:
-  data: {{}}
-"""
 
 
 # pytest-jupyter's autouse fixtures close "their" asyncio loop after each test, which is the
