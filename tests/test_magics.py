@@ -182,6 +182,15 @@ def test_volumes_networks_system(ip, name, capsys):
     assert result["deleted"] and "deleted" in capsys.readouterr().out
 
 
+def test_engine_says_which_engine_and_how_it_was_found(ip, engine):
+    summary = magic(ip, "container engine")
+    version = engine.system.version()
+    assert summary.rows["engine"] == engine.url and summary.rows["found by"] == engine.source
+    assert f"{version['Version']} (API {version['ApiVersion']})" in summary.rows["server"]
+    assert "recorded session" not in repr(summary) + summary._repr_html_()  # a real engine, not a replay
+    assert engine.url in summary._repr_html_()
+
+
 def test_events_between_times(ip, name, capsys):
     import time
 

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import socket
 
 import nbformat
 import pytest
@@ -49,9 +50,13 @@ def shape(cells: list[dict]) -> list[tuple]:
 
 
 def leftovers(engine) -> list[str]:
+    """What a tutorial made and did not remove: containers, volumes, networks, its registry's port."""
     names = [c.name for c in engine.containers.list(all=True) if c.name.startswith("tutorial")]
     names += [v.name for v in engine.volumes.list() if v.name.startswith("tutorial")]
     names += [n.name for n in engine.networks.list() if n.name.startswith("tutorial")]
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", 5055)) == 0:
+            names.append("a registry still listening on 127.0.0.1:5055")
     return names
 
 

@@ -316,6 +316,7 @@ def test_ping_version_info_and_what_was_never_recorded(session, ip, short_dir):
         engine = Engine.connect(f"unix://{sock}")
         assert engine.replay == "replay" and engine.with_labels({"a": "b"}).replay == "replay"
         assert engine.system.version()["ApiVersion"] == "1.41"
+        assert engine.system.version()["Platform"]["Name"].startswith("replay of a session recorded on ")
         assert engine.system.info()["Name"].startswith("replay of a session recorded on 20")
         with pytest.raises(NotRecorded) as caught:
             engine.containers.inspect("nosuch")

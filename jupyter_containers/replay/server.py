@@ -131,8 +131,10 @@ class Replay:
         timeline = self.timeline
         if path == "/_ping":
             return await _send(client, 200, timeline.ping_headers(), b"" if method == "HEAD" else b"OK")
-        if path == "/version" and method == "GET":
-            content = json.dumps(timeline.header.get("engine") or {}).encode() + b"\n"
+        if path == "/version" and method == "GET":  # the recorded engine's, its platform naming the replay
+            version = dict(timeline.header.get("engine") or {})
+            version["Platform"] = {"Name": f"replay of a session recorded on {timeline.recorded_on}"}
+            content = json.dumps(version).encode() + b"\n"
             return await _send(client, 200, [*timeline.engine_headers(), ("Content-Type", "application/json")],
                                content)
         exchange = timeline.take(method, path, query, body)
