@@ -412,6 +412,16 @@ def test_the_cursor_takes_the_next_match_wraps_around_and_prefers_an_equal_body(
     assert answer("GET", "/containers/json", {}, None) == ["a"]
     assert timeline.take("GET", "/containers/x/json", {}, None) is None
     assert timeline.recorded_on == "2025-06-01"
+
+    # three streams opened at once, asked for in another order than recorded: each gets its own
+    streams = Recording("03", {}, [exchange("/containers/a/stats", "short a"), exchange("/containers/json", []),
+                                   *(dict(exchange(f"/containers/{c}/stats", f"long {c}"), t=10 + n / 10)
+                                     for n, c in enumerate("abc"))])
+    timeline = Timeline([streams])
+    assert answer("GET", "/containers/a/stats", {}, None) == "short a"
+    assert answer("GET", "/containers/json", {}, None) == []
+    assert [answer("GET", f"/containers/{c}/stats", {}, None) for c in "cba"] == ["long c", "long b", "long a"]
+    assert answer("GET", "/containers/a/stats", {}, None) == "short a"  # served: the next run starts again
     # a query matches whatever order its keys and filters come in; a clock-made since does not matter
     assert key("GET", "/events", {"filters": '{"a":["1"],"b":["2"]}', "since": "1700000000.25"}) == \
         key("get", "/events", {"since": "1800000000", "filters": '{"b": ["2"], "a": ["1"]}'})

@@ -5,7 +5,10 @@ the last one served. A request takes the next exchange with the same method,
 path and query after the cursor, else the first from the start (so notebooks
 run in any order, or twice), preferring one whose request body is equal; the
 cursor moves there. That keeps state for free: ``ps`` after a ``create``
-lands after the create, where the container exists.
+lands after the create, where the container exists. Concurrent requests (the
+streams a chart opens at once) may come in another order than recorded: one
+whose own exchange the cursor has just passed, unserved and recorded within a
+few seconds, gets that exchange.
 
 Streams are sent with their recorded timing. A stream the client ended in the
 recording (a followed log closed by the user, a stats snapshot) stays open
@@ -38,6 +41,7 @@ from .http import REPLAY_HEADER, Peer, PeerGone, header, raw_headers, split_targ
 from .recording import Recording, ReplayError, RequestBody
 
 MARK = (REPLAY_HEADER, "replay")
+NEAR = 5.0  # seconds: requests this close to the cursor's in the recording may come in another order
 NOT_RECORDED = 501
 
 
@@ -46,8 +50,10 @@ class Timeline:
 
     def __init__(self, recordings: list[Recording]):
         self.exchanges = [exchange for rec in recordings for exchange in rec.exchanges]
+        self.session = [n for n, rec in enumerate(recordings) for _ in rec.exchanges]  # which recording
         self.header = recordings[0].header
         self.cursor = -1
+        self.served: set[int] = set()  # since the cursor last wrapped around
         self._by_key: dict[tuple, list[int]] = {}
         for index, exchange in enumerate(self.exchanges):
             k = recording.key(exchange["method"], exchange["path"], exchange.get("query") or {})
@@ -60,10 +66,26 @@ class Timeline:
         if not indices:
             return None
         split = bisect_right(indices, self.cursor)
-        ordered = indices[split:] + indices[:split]
-        index = next((i for i in ordered if self.exchanges[i].get("request") == body), ordered[0])
-        self.cursor = index
+        # a request that was concurrent with the last ones served (the streams a chart opens at once)
+        # may arrive after its neighbours moved the cursor past its own exchange: that one, unserved
+        # and close in time, answers it, and the cursor stays
+        late = [i for i in reversed(indices[:split]) if i not in self.served and self._near(i)]
+        if late:
+            index = next((i for i in late if self.exchanges[i].get("request") == body), late[0])
+        else:
+            ordered = indices[split:] + indices[:split]
+            index = next((i for i in ordered if self.exchanges[i].get("request") == body), ordered[0])
+            if index <= self.cursor:  # wrapped around: the session starts again
+                self.served.clear()
+            self.cursor = index
+        self.served.add(index)
         return self.exchanges[index]
+
+    def _near(self, index: int) -> bool:
+        """Recorded in the same session as the cursor's exchange, at most ``NEAR`` seconds before it."""
+        here = self.exchanges[self.cursor]
+        return (self.session[index] == self.session[self.cursor]
+                and here.get("t", 0) - self.exchanges[index].get("t", 0) <= NEAR)
 
     @property
     def recorded_on(self) -> str:
