@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+
 import pandas as pd
 import pytest
 import requests
@@ -75,6 +79,37 @@ def test_run_foreground_prints_and_removes(ip, name, capsys):
     out = capsys.readouterr().out
     assert "hello from" in out and "[exit code 3]" in out and result is None
     assert not magic(ip, f"container ps -a -q --filter name={name}")
+
+
+def interrupt_when_running(engine, name: str) -> threading.Thread:
+    """Send this process one SIGINT (a kernel interrupt) once ``name`` runs and has printed."""
+    def send():
+        wait_for(lambda: engine.containers.exists(name) and "started" in engine.containers.logs(name),
+                 timeout=20, message="the foreground container to start")
+        os.kill(os.getpid(), signal.SIGINT)
+    thread = threading.Thread(target=send, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("script, exit_code", [
+    ("trap 'echo got SIGINT; exit 130' INT; echo started; while :; do sleep 0.1; done", 130),  # ends on SIGINT
+    ("echo started; exec sleep 600", 137),  # PID 1 ignores SIGINT and SIGTERM: stopped, then killed
+])
+def test_one_interrupt_ends_a_foreground_run(ip, engine, name, capsys, script, exit_code):
+    sender = interrupt_when_running(engine, name)
+    result = magic(ip, f"container run --name {name} {BUSYBOX} sh -c {script!r}")
+    sender.join(timeout=1)
+    out = capsys.readouterr().out
+    assert f"interrupted; {name} stopped" in out and f"[exit code {exit_code}]" in out
+    assert result.state == "exited" and engine.containers.get(name).state == "exited"  # nothing left running
+
+
+def test_one_interrupt_ends_a_foreground_run_and_removes_it(ip, engine, name, capsys):
+    sender = interrupt_when_running(engine, name)
+    assert magic(ip, f"container run --rm --name {name} {BUSYBOX} sh -c 'echo started; exec sleep 600'") is None
+    sender.join(timeout=1)
+    assert f"interrupted; {name} stopped" in capsys.readouterr().out and not engine.containers.exists(name)
 
 
 def test_ps_and_lifecycle(ip, name, capsys):

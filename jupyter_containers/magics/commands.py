@@ -6,11 +6,13 @@ import argparse
 
 import pandas as pd
 
+from ..engine import ContainersError
 from .container import container_commands as cli
 from .display import JSONView, Text
 from .registry import arg
 
 REST = argparse.REMAINDER
+INTERRUPT_GRACE = 3  # seconds a foreground container has to end after SIGINT, then after SIGTERM
 
 CREATE_OPTIONS = (
     arg("--name", help="the container's name"),
@@ -52,14 +54,26 @@ def _create_options(ctx, args) -> dict:
         on_progress=LayerProgress(f"pulling {args.image}", ctx.progress))
 
 
-def follow(stream) -> None:
-    """Print a stream of log lines until it ends or the user interrupts."""
+def follow(stream) -> bool:
+    """Print a stream of log lines until it ends (False) or the user interrupts (True)."""
     with stream:
         try:
             for line in stream:
                 print(line.text, flush=True)
         except KeyboardInterrupt:
-            pass
+            return True
+    return False
+
+
+def interrupt(engine, container) -> None:
+    """What one Ctrl-C does to a foreground run: SIGINT to the container, as ``docker run`` forwards it;
+    one that ignores it (a shell as PID 1 does) is stopped: SIGTERM, then SIGKILL."""
+    engine.containers.kill(container.id, "SIGINT")
+    try:
+        engine.containers.wait(container.id, timeout=INTERRUPT_GRACE)
+    except ContainersError:  # still running when the grace ran out
+        engine.containers.stop(container.id, timeout=INTERRUPT_GRACE)
+    print(f"container run: interrupted; {container.name} stopped", flush=True)
 
 
 @cli.command("run", "Create and start a container (-d to leave it running in the background)",
@@ -72,7 +86,12 @@ def run(ctx, args):
         return engine.containers.run(args.image, auto_remove=args.rm, **options)
     container = engine.containers.run(args.image, **options)
     try:
-        follow(engine.containers.follow_logs(container.id))
+        try:
+            interrupted = follow(engine.containers.follow_logs(container.id))
+        except KeyboardInterrupt:  # before the output started to stream
+            interrupted = True
+        if interrupted and engine.containers.get(container.id).state == "running":
+            interrupt(engine, container)
         code = engine.containers.wait(container.id)
     finally:
         if args.rm:
