@@ -97,7 +97,8 @@ class Containers:
                                       stream=True, timeout=None)
             self._api._raise_for_status(response)
         return Stream(multiplexed_lines(response.raw, tty, timestamps), response,
-                      on_end=lambda: self._check_ended(ref) if follow else None)
+                      on_end=lambda: self._check_ended(ref) if follow else None,
+                      operation=f"logs {ref}", url=self._engine.url)
 
     def _check_ended(self, ref: str) -> None:
         """A follow stream ended: fine if the container stopped, else the engine is gone."""
@@ -358,7 +359,7 @@ class Containers:
                                       json={"Tty": tty, "Detach": False}, stream=True, timeout=None)
             self._api._raise_for_status(response)
         return ExecStream(self, exec_id, multiplexed_lines(response.raw, tty), response,
-                          on_end=self._engine.ensure_alive)
+                          on_end=self._engine.ensure_alive, operation=f"exec {ref}", url=self._engine.url)
 
     def exec_exit_code(self, exec_id: str) -> int | None:
         with self._engine.translated("exec"):

@@ -33,6 +33,11 @@ class EngineUnavailable(ContainersError):
     kind = "engine-unavailable"
 
 
+class EngineTimeout(EngineUnavailable):
+    """The engine kept a connection open but sent nothing within the read timeout."""
+    kind = "engine-timeout"
+
+
 class NotFound(ContainersError):
     kind = "not-found"
 

@@ -4,7 +4,10 @@ A ``Stream`` wraps one open HTTP response of the engine. It is an iterator and
 a context manager, and ``close()`` may be called from another thread (a Stop
 button) to end it: the iteration then simply stops. When the response ends
 because the engine went away, iteration raises ``EngineUnavailable`` instead
-of ending quietly or hanging.
+of ending quietly or hanging; a cut connection (reset, truncated response) is
+``EngineUnavailable`` and a read timeout ``EngineTimeout``, both naming the
+operation. Any other exception (a decoder's bug, bad data) is raised as it is:
+it is never taken for the end of the stream.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Generic, Iterable, Iterator, TypeVar
 
-from .errors import ContainersError
+from .errors import ContainersError, EngineTimeout, EngineUnavailable, one_line
 from .records import _ts
 
 T = TypeVar("T")
@@ -84,14 +87,18 @@ class Stream(Generic[T], Iterator[T]):
     ``items`` yields already-parsed events; ``response`` is the HTTP response
     to shut down on ``close()``; ``on_end`` runs when the items end by
     themselves (not by ``close()``) and may raise, e.g. when the engine is gone.
+    ``operation`` and ``url`` name the request in the error a cut connection raises.
     """
 
     def __init__(self, items: Iterable[T], response: Any = None,
-                 on_end: Callable[[], None] | None = None):
+                 on_end: Callable[[], None] | None = None, *,
+                 operation: str = "stream", url: str = "the engine"):
         self._items = iter(items)
         self._response = response
         self._on_end = on_end
         self._closed = threading.Event()
+        self.operation = operation
+        self.url = url
 
     @property
     def closed(self) -> bool:
@@ -111,9 +118,28 @@ class Stream(Generic[T], Iterator[T]):
         except ContainersError:
             self._shutdown()
             raise
-        except Exception:  # the socket was shut under us, or the engine went away
-            self._finish()
-            raise StopIteration from None
+        except Exception as exc:
+            if self.closed:  # close() shut the response under a reader in another thread
+                raise StopIteration from None
+            self._shutdown()
+            if isinstance(exc, _transport_errors()):
+                raise self._transport_error(exc) from exc
+            raise  # not the engine's doing: a bug or bad data, shown as it is
+
+    def _transport_error(self, exc: BaseException) -> EngineUnavailable:
+        """The error tree's name for a connection that failed while we read it."""
+        import requests.exceptions
+        import socket
+        import urllib3.exceptions
+
+        reason = one_line(exc) or type(exc).__name__
+        if isinstance(exc, (socket.timeout, TimeoutError, requests.exceptions.Timeout,
+                            urllib3.exceptions.TimeoutError)):
+            return EngineTimeout(f"{self.operation}: the engine at {self.url} sent nothing before the "
+                                 f"read timeout ({reason})", operation=self.operation, target=self.url)
+        return EngineUnavailable(f"{self.operation}: the connection to the engine at {self.url} was cut "
+                                 f"while streaming ({reason}); is the engine still running?",
+                                 operation=self.operation, target=self.url)
 
     def _finish(self) -> None:
         ended_by_close = self.closed
@@ -145,6 +171,17 @@ class Stream(Generic[T], Iterator[T]):
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _transport_errors() -> tuple[type[BaseException], ...]:
+    """What reading an engine response raises when the connection, not the data, fails."""
+    import http.client
+
+    import requests.exceptions
+    import urllib3.exceptions
+
+    return (OSError, http.client.HTTPException, requests.exceptions.RequestException,
+            urllib3.exceptions.HTTPError)
 
 
 def json_lines(response) -> Iterator[dict]:

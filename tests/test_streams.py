@@ -1,0 +1,77 @@
+"""Streams end quietly only when the engine ended them or we closed them.
+
+A connection cut under a reader (the engine killed) is ``EngineUnavailable``
+naming the streaming request; a decoder's error is raised as it is, never
+taken for the end of the stream.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+import pytest
+
+from conftest import BUSYBOX, build_busybox, wait_for
+from jupyter_containers.engine import EngineUnavailable
+from jupyter_containers.engine.streams import Stream, json_lines
+
+
+def _read_in_thread(stream):
+    outcome = []
+
+    def read():
+        try:
+            outcome.extend(stream)
+            outcome.append("ended quietly")
+        except BaseException as exc:  # noqa: BLE001 - the test looks at what it was
+            outcome.append(exc)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    return reader, outcome
+
+
+def test_killed_engine_cuts_a_follow_stream_with_an_error_naming_it(second_engine):
+    private, engine = second_engine
+    build_busybox(engine)
+    engine.containers.run(BUSYBOX, ["sh", "-c", "echo up; exec sleep 300"], name="jc-test-cut", network="none")
+    stream = engine.containers.follow_logs("jc-test-cut")
+    assert next(stream).text == "up"
+    reader, outcome = _read_in_thread(stream)
+    os.kill(private.pid, signal.SIGKILL)
+    reader.join(15)
+    assert not reader.is_alive(), "the stream hung after the engine died"
+    error = outcome[-1]
+    assert isinstance(error, EngineUnavailable), outcome
+    # the stream's own error, not a later request that found no engine
+    assert error.operation == "logs jc-test-cut" and error.target == private.url, (error.operation, str(error))
+    assert "cut while streaming" in str(error) and "\n" not in str(error)
+    assert stream.closed
+    wait_for(lambda: private.pid is None, message="the daemon to be gone")
+
+
+def test_a_decoder_error_is_raised_not_taken_for_the_end(engine, busybox, name):
+    engine.containers.run(BUSYBOX, ["sh", "-c", "echo plain text, not json; exec sleep 300"], name=name,
+                          network="none")
+    wait_for(lambda: "plain text" in engine.containers.logs(name), message="the output")
+    api = engine.api
+    # the logs endpoint answers framed bytes; fed to the JSON decoder it must fail loudly
+    response = api._get(api._url("/containers/{0}/logs", name), params={"stdout": 1, "follow": 0},
+                        stream=True)
+    api._raise_for_status(response)
+    stream = Stream(json_lines(response), response)
+    with pytest.raises(ValueError):  # JSONDecodeError or UnicodeDecodeError: bad data, said so
+        list(stream)
+    assert stream.closed
+
+
+def test_close_from_another_thread_still_ends_quietly(engine, busybox, name):
+    engine.containers.run(BUSYBOX, ["sh", "-c", "echo up; exec sleep 300"], name=name, network="none")
+    stream = engine.containers.follow_logs(name)
+    assert next(stream).text == "up"
+    reader, outcome = _read_in_thread(stream)
+    stream.close()
+    reader.join(10)
+    assert not reader.is_alive() and outcome == ["ended quietly"], outcome
