@@ -294,7 +294,8 @@ def test_magic_shows_the_dashboard_and_replaces_the_previous(ip):
     second.close()
     result = ip.run_cell("%container dashboard --page-size 0")
     assert isinstance(result.error_in_exec, UsageError)
-    assert str(result.error_in_exec) == "container dashboard: --page-size must be at least 1, not 0"
+    assert str(result.error_in_exec) == ("container dashboard: argument --page-size: '0' is not a positive int; "
+                                             "see %container dashboard --help")
     assert "dashboard" in sys.modules["jupyter_containers.magics.container"].container_commands.overview()
 
 

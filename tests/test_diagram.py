@@ -422,7 +422,7 @@ def test_the_diagram_draws_what_the_test_made(ip, engine, name, registry, pushed
 
 def test_mistakes_are_one_line(ip, name):
     assert "no stack named" in usage_error(ip, f"%container diagram -p {name}-none")
-    assert "--max must be at least 1" in usage_error(ip, "%container diagram --max 0")
+    assert "argument --max: '0' is not a positive int" in usage_error(ip, "%container diagram --max 0")
     assert "invalid choice" in usage_error(ip, "%container diagram --format png")
 
 

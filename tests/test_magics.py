@@ -55,6 +55,12 @@ def test_help_lists_every_subcommand(ip, capsys):
     ("%container run Bad/Image", "container run: invalid image reference 'Bad/Image'"),
     ("%container exec", "container exec: the following arguments are required: container"),
     ("%container logs 'unclosed", "container: No closing quotation"),
+    ("%container logs --tail abc x", "container logs: argument -n/--tail: 'abc' is not a number of lines (or 'all')"),
+    ("%container stats --retention -1", "container stats: argument --retention: '-1' is not a positive float"),
+    ("%container stats --window nan", "container stats: argument --window: 'nan' is not a positive float"),
+    ("%container registry tags 127.0.0.1:1/x -n 0", "container registry tags: argument -n/--page-size: '0' is not"),
+    ("%compose logs -p x --tail -3", "compose logs: argument --tail: '-3' is not a number of lines"),
+    ("%compose exec -p x --index 0 web ls", "compose exec: argument --index: '0' is not a positive int"),
 ])
 def test_bad_input_is_one_line(ip, line, expected):
     assert expected in usage_error(ip, line)

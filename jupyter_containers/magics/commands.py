@@ -9,7 +9,7 @@ import pandas as pd
 from ..engine import ContainersError
 from .container import container_commands as cli
 from .display import JSONView, Text
-from .registry import arg
+from .registry import arg, tail
 
 REST = argparse.REMAINDER
 INTERRUPT_GRACE = 3  # seconds a foreground container has to end after SIGINT, then after SIGTERM
@@ -159,7 +159,7 @@ def wait(ctx, args):
 
 @cli.command("logs", "A container's output (-f follows it until it exits or you interrupt)",
              arg("-f", "--follow", action="store_true", help="keep printing new output"),
-             arg("-n", "--tail", help="only the last N lines"),
+             arg("-n", "--tail", type=tail, help="only the last N lines (or all)"),
              arg("--since", help="only output since a time (e.g. 10m, 2024-01-31T12:00:00)"),
              arg("--until", help="only output before a time"),
              arg("-t", "--timestamps", action="store_true", help="prefix each line with its time"),

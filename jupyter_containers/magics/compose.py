@@ -13,7 +13,7 @@ from traitlets.config import Configurable
 
 from .container import ContainerMagics, run_command
 from .display import Text, in_kernel
-from .registry import Registry, arg
+from .registry import Registry, arg, positive, tail
 
 compose_commands = Registry("compose")
 cli = compose_commands
@@ -144,7 +144,7 @@ def _counts(items: list[str]) -> dict[str, int]:
              *PROJECT,
              arg("-d", "--detach", action="store_true", help="accepted: stacks always run in the background"),
              arg("--wait", action="store_true", help="wait until every service is running and healthy"),
-             arg("--wait-timeout", type=float, help="seconds for --wait (default 120)"),
+             arg("--wait-timeout", type=positive(float), help="seconds for --wait (default 120)"),
              arg("--build", action="store_true", help="build images before starting"),
              arg("--force-recreate", action="store_true", help="recreate containers even if unchanged"),
              arg("--no-recreate", action="store_true", help="never recreate existing containers"),
@@ -179,7 +179,7 @@ def ps(ctx, args):
 @cli.command("logs", "The services' output, each line prefixed by its container (-f follows)",
              PROJECT[0], arg("--file", action="append", default=[], help=FILE_HELP), *PROJECT[2:],
              arg("-f", "--follow", action="store_true", help="follow until interrupted or all stop"),
-             arg("--tail", help="only the last N lines of each"), SERVICES, cell=True)
+             arg("--tail", type=tail, help="only the last N lines of each (or all)"), SERVICES, cell=True)
 def logs(ctx, args):
     stack = _stack(ctx, args, required=False, progress=False)
     if not args.follow:
@@ -233,7 +233,7 @@ def ls(ctx, args):
 
 
 @cli.command("exec", "Run a command in a service's container", *PROJECT,
-             arg("--index", type=int, default=1, help="which replica (default 1)"),
+             arg("--index", type=positive(int), default=1, help="which replica (default 1)"),
              arg("-e", "--env", action="append", default=[], metavar="KEY=VALUE"),
              arg("-w", "--workdir"), arg("-u", "--user"),
              arg("service"), arg("command", nargs=argparse.REMAINDER), cell=True)
@@ -259,9 +259,9 @@ def scale(ctx, args):
 @cli.command("stats", "Resource usage of the stack: a live chart (new replicas join it), or with --no-stream "
              "a DataFrame", *PROJECT,
              arg("--no-stream", action="store_true", help="one snapshot (a DataFrame) instead of a live chart"),
-             arg("--retention", type=float, default=3600.0, metavar="SECONDS",
+             arg("--retention", type=positive(float), default=3600.0, metavar="SECONDS",
                  help="history kept per container (default 3600)"),
-             arg("--window", type=float, default=300.0, metavar="SECONDS",
+             arg("--window", type=positive(float), default=300.0, metavar="SECONDS",
                  help="seconds shown in the chart (default 300)"),
              SERVICES, cell=True)
 def stats(ctx, args):

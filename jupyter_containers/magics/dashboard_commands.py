@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from .container import container_commands as cli
-from .registry import arg
+from .registry import arg, positive
 
 _current = {}  # the kernel's dashboard: a new one stops the previous one's threads
 
 
 @cli.command("dashboard", "The engine at a glance, live: containers, images, stacks, volumes, networks, events",
-             arg("--page-size", type=int, default=25, metavar="N", help="rows per page (default 25)"),
+             arg("--page-size", type=positive(int), default=25, metavar="N", help="rows per page (default 25)"),
              arg("--filter", action="append", default=[], metavar="KEY=VALUE",
                  help="show only matching containers, e.g. label=team=data"),
              arg("--no-stats", action="store_true", help="no CPU/memory columns and no stats chart"))
@@ -17,8 +17,6 @@ def dashboard(ctx, args):
     from ..engine import specs
     from ..widgets import Dashboard
 
-    if args.page_size < 1:
-        raise specs.InvalidArgument(f"--page-size must be at least 1, not {args.page_size}")
     filters = specs.parse_filters(args.filter)
     previous = _current.pop("dashboard", None)
     if previous is not None:

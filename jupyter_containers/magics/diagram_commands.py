@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .container import container_commands as cli
 from .display import Text
-from .registry import arg
+from .registry import arg, positive
 
 PART_FLAGS = ("containers", "images", "registries", "stacks")
 
@@ -20,7 +20,7 @@ PART_FLAGS = ("containers", "images", "registries", "stacks")
              arg("-a", "--all", action="store_true", help="stopped containers too (default: running, as ps)"),
              arg("-f", "--filter", action="append", default=[], metavar="KEY=VALUE",
                  help="only matching containers (ps's filters, e.g. label=team=data, name=web)"),
-             arg("--max", type=int, default=40, metavar="N",
+             arg("--max", type=positive(int), default=40, metavar="N",
                  help="at most N containers and N images; the rest as one 'and N more' (default 40)"),
              arg("--direction", choices=["LR", "TD"], default="LR", help="left to right (default) or top down"),
              arg("--format", choices=["mermaid", "svg", "markdown", "text"], default="mermaid",
@@ -31,8 +31,6 @@ def diagram(ctx, args):
     from ..compose.project import PROJECT
     from ..engine import specs
 
-    if args.max < 1:
-        raise specs.InvalidArgument(f"--max must be at least 1, not {args.max}")
     parts = [p for p in PART_FLAGS if getattr(args, p)] or list(PART_FLAGS)
     filters = specs.parse_filters(args.filter) or {}
     if args.project is not None:

@@ -32,6 +32,27 @@ def arg(*flags: str, **options: Any) -> tuple[tuple[str, ...], dict]:
     return flags, options
 
 
+# argument types for numbers a user types: a bad value is argparse's one-line error, naming the option
+def tail(text: str) -> str:
+    """``--tail``: a number of lines, or ``all``."""
+    if text != "all" and not (text.isdigit()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of lines (or 'all')")
+    return text
+
+
+def positive(kind: type) -> Callable[[str], Any]:
+    def convert(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or value <= 0 or value != value:  # NaN too
+            raise argparse.ArgumentTypeError(f"{text!r} is not a positive {kind.__name__}")
+        return value
+    convert.__name__ = f"positive {kind.__name__}"
+    return convert
+
+
 @dataclass
 class Command:
     name: str

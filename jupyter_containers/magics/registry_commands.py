@@ -9,7 +9,7 @@ from ..engine.registry import DOCKER_HUB
 from ..engine.registry_api import Registries
 from .commands import cli_error
 from .container import container_commands as cli
-from .registry import arg
+from .registry import arg, positive
 
 
 def _password(ctx, args) -> str:
@@ -52,7 +52,7 @@ def logout(ctx, args):
     print(f"logged out of {args.registry}" if had else f"was not logged in to {args.registry}")
 
 
-PAGE = arg("-n", "--page-size", type=int, default=100, help="entries asked for per request (the API pages)")
+PAGE = arg("-n", "--page-size", type=positive(int), default=100, help="entries asked for per request (the API pages)")
 
 
 @cli.command("registry ls", "The repositories a registry holds (a DataFrame)", arg("registry", help="HOST[:PORT]"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .container import container_commands as cli
-from .registry import arg
+from .registry import arg, positive
 
 
 @cli.command("stats", "Resource usage of running containers: a live chart, or with --no-stream a DataFrame\n\n"
@@ -13,9 +13,9 @@ from .registry import arg
              arg("--no-stream", action="store_true", help="one snapshot (a DataFrame) instead of a live chart"),
              arg("-f", "--filter", action="append", default=[], metavar="KEY=VALUE",
                  help="follow the running containers matching it, e.g. label=app=shop, name=web"),
-             arg("--retention", type=float, default=3600.0, metavar="SECONDS",
+             arg("--retention", type=positive(float), default=3600.0, metavar="SECONDS",
                  help="history kept per container (default 3600)"),
-             arg("--window", type=float, default=300.0, metavar="SECONDS",
+             arg("--window", type=positive(float), default=300.0, metavar="SECONDS",
                  help="seconds shown in the chart (default 300)"),
              arg("containers", nargs="*", metavar="CONTAINER", help="names or ids (default: all running)"))
 def stats(ctx, args):
