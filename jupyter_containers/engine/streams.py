@@ -92,7 +92,7 @@ class Stream(Generic[T], Iterator[T]):
 
     def __init__(self, items: Iterable[T], response: Any = None,
                  on_end: Callable[[], None] | None = None, *,
-                 operation: str = "stream", url: str = "the engine"):
+                 operation: str | None = None, url: str | None = None):
         self._items = iter(items)
         self._response = response
         self._on_end = on_end
@@ -128,18 +128,20 @@ class Stream(Generic[T], Iterator[T]):
 
     def _transport_error(self, exc: BaseException) -> EngineUnavailable:
         """The error tree's name for a connection that failed while we read it."""
-        import requests.exceptions
         import socket
+
+        import requests.exceptions
         import urllib3.exceptions
 
+        url = self.url or _engine_url(self._response)
+        what = f"the {self.operation} stream" if self.operation else "a stream"
         reason = one_line(exc) or type(exc).__name__
         if isinstance(exc, (socket.timeout, TimeoutError, requests.exceptions.Timeout,
                             urllib3.exceptions.TimeoutError)):
-            return EngineTimeout(f"{self.operation}: the engine at {self.url} sent nothing before the "
-                                 f"read timeout ({reason})", operation=self.operation, target=self.url)
-        return EngineUnavailable(f"{self.operation}: the connection to the engine at {self.url} was cut "
-                                 f"while streaming ({reason}); is the engine still running?",
-                                 operation=self.operation, target=self.url)
+            return EngineTimeout(f"the engine at {url} sent nothing on {what} within its read timeout ({reason})",
+                                 operation=self.operation, target=url)
+        return EngineUnavailable(f"the engine at {url} cut {what} ({reason}); is it still running?",
+                                 operation=self.operation, target=url)
 
     def _finish(self) -> None:
         ended_by_close = self.closed
@@ -171,6 +173,17 @@ class Stream(Generic[T], Iterator[T]):
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _engine_url(response: Any) -> str:
+    """The engine a streamed response came from, as its url, for error messages."""
+    adapter = getattr(response, "connection", None)
+    if getattr(adapter, "socket_path", None):
+        return f"unix://{adapter.socket_path}"
+    url = str(getattr(response, "url", "") or "")
+    if url.startswith(("http://", "https://")):
+        return "/".join(url.split("/", 3)[:3])
+    return "the engine"
 
 
 def _transport_errors() -> tuple[type[BaseException], ...]:
