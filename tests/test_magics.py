@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import uuid
 
 import pandas as pd
 import pytest
@@ -260,6 +261,23 @@ def test_login_keeps_the_password_out_of_everything(ip, registry, capsys):
         assert "s3cret-Pa55word" not in text
     assert "no variable named 'nope'" in usage_error(ip, f"%container login {registry} -u a --password-variable nope")
     ip.run_cell(f"%container logout {registry}")
+
+
+@pytest.mark.parametrize("line", [
+    "%container login 127.0.0.1:5000 -u alice -p {secret}",
+    "%container login 127.0.0.1:5000 -u alice --password={secret}",
+    "%container push -p {secret} x",
+    "%container login -p {secret}",
+])
+def test_a_password_on_the_line_is_never_echoed_nor_kept(ip, line):
+    secret = f"tok-{uuid.uuid4().hex[:10]}"
+    result = ip.run_cell(line.format(secret=secret))
+    message = str(result.error_in_exec)
+    assert message.startswith("container ") and secret not in message
+    history = "\n".join(cell for _, _, cell in ip.history_manager.get_range(raw=True))
+    history += "\n".join(cell for _, _, cell in ip.history_manager.get_range(raw=False))
+    kept = [v for k, v in ip.user_ns.items() if k in ("_i", "_ii", "_iii", "In", "_ih") or k.startswith("_i")]
+    assert secret not in history and secret not in repr(kept)
 
 
 def test_every_subcommand_has_help(ip, capsys):

@@ -105,6 +105,47 @@ class ContainerMagics(Magics, Configurable):
         return run_command(container_commands, self, line, cell)
 
 
+def passwords(words: list[str]) -> list[str]:
+    """What follows ``-p``/``--password`` on a line (``-p`` is a password for login, a port elsewhere:
+    redacting a port in an error message costs nothing)."""
+    found = []
+    for before, word in zip(["", *words], words):
+        if before in ("-p", "--password"):
+            found.append(word)
+        elif word.startswith("--password="):
+            found.append(word.partition("=")[2])
+    return [word for word in found if word]
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+def scrub_history(shell, secrets: list[str]) -> None:
+    """Take what looks like a password out of the kernel's history (In, _i*, the history database)
+    as soon as the line is seen; the notebook's own copy of the cell is the front end's."""
+    if shell is None or not secrets:
+        return
+    history = shell.history_manager
+    for lines in (history.input_hist_parsed, history.input_hist_raw):
+        lines[:] = [redact(line, secrets) for line in lines]
+    for name, value in list(shell.user_ns.items()):
+        if (name in ("_i", "_ii", "_iii") or name.startswith("_i") and name[2:].isdigit()) \
+                and isinstance(value, str):
+            shell.user_ns[name] = redact(value, secrets)
+    try:
+        history.writeout_cache()
+        with history.db:
+            for secret in secrets:
+                history.db.execute("UPDATE history SET source = replace(source, ?, '***'), "
+                                   "source_raw = replace(source_raw, ?, '***') WHERE session = ?",
+                                   (secret, secret, history.session_number))
+    except Exception:  # noqa: BLE001 - a history without a database (nothing to scrub there)
+        pass
+
+
 def run_command(registry: Registry, magics, line: str, cell: str | None):
     """Parse ``line``, run the subcommand, translate failures to one line."""
     try:
@@ -117,10 +158,15 @@ def run_command(registry: Registry, magics, line: str, cell: str | None):
     command, rest = registry.find(words)
     if cell is not None and not command.cell:
         raise UsageError(f"{registry.prefix} {command.name}: takes no cell body; use %{registry.prefix}")
+    secrets = passwords(rest)
+    if secrets:
+        scrub_history(magics.shell, secrets)
     try:
         args = command.parser(registry.prefix).parse_args(rest)
     except HelpShown:
         return None
+    except UsageError as exc:  # argparse names what it did not expect: never a password
+        raise UsageError(redact(str(exc), secrets)) from None
     try:
         policy = getattr(magics, "policy", None)
         if policy is not None:
