@@ -7,6 +7,7 @@ also when the test failed.
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import subprocess
@@ -42,6 +43,16 @@ def wait_for(condition, timeout: float = 10.0, interval: float = 0.05, message: 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {message}")
         time.sleep(interval)
+
+
+COMPOSE_SCHEMA = Path(__file__).resolve().parents[2] / "shared" / "compose-spec" / "compose-spec.json"
+
+
+def compose_schema() -> dict:
+    """The Compose Specification's official JSON schema, from ../shared beside the repository."""
+    if not COMPOSE_SCHEMA.is_file():
+        pytest.fail(f"the compose schema is missing: {COMPOSE_SCHEMA} (../shared/compose-spec beside the repository)")
+    return json.loads(COMPOSE_SCHEMA.read_text())
 
 
 def free_port() -> int:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -11,12 +9,11 @@ import requests
 import yaml
 from IPython.core.error import UsageError
 
-from conftest import BUSYBOX, free_port, wait_for
+from conftest import BUSYBOX, compose_schema, free_port, wait_for
 from jupyter_containers.compose.project import PROJECT
 from jupyter_containers.engine import ExecResult
 
 pytestmark = pytest.mark.usefixtures("busybox")
-SCHEMA = Path("/work/shared/compose-spec/compose-spec.json")
 
 
 def fails(ip, code: str) -> str:
@@ -88,10 +85,38 @@ def test_config_prints_the_resolved_file(ip, name, monkeypatch):
     config = yaml.safe_load(text)
     assert config["name"] == name and config["services"]["web"]["ports"][0]["published"] == "9999"
     assert config["networks"]["default"]["name"] == f"{name}_default"
-    if SCHEMA.exists():
-        import jsonschema
+    import jsonschema
 
-        jsonschema.Draft7Validator(json.loads(SCHEMA.read_text())).validate(config)
+    jsonschema.Draft7Validator(compose_schema()).validate(config)
+
+
+def test_config_masks_what_looks_secret(ip, name, tmp_path, monkeypatch):
+    (tmp_path / "db_password.txt").write_text("file-secret-42\n")
+    monkeypatch.setenv("FROM_THE_KERNEL", "file-secret-42")
+    body = f"""
+services:
+  web:
+    image: {BUSYBOX}
+    environment:
+      DB_PASSWORD: hunter2
+      api_token: tok-123
+      AWS_SECRET_ACCESS_KEY: abc/xyz
+      COPIED: ${{FROM_THE_KERNEL}}
+      MODE: production
+    build: {{context: ., args: {{SIGNING_KEY: k-789, VERSION: "2"}}}}
+    secrets: [db]
+secrets:
+  db: {{file: {tmp_path / "db_password.txt"}}}
+"""
+    text = str(cell(ip, f"config -p {name}", body))
+    for secret in ("hunter2", "tok-123", "abc/xyz", "file-secret-42", "k-789"):
+        assert secret not in text, secret
+    env = yaml.safe_load(text)["services"]["web"]["environment"]
+    assert env == {"DB_PASSWORD": "***", "api_token": "***", "AWS_SECRET_ACCESS_KEY": "***", "COPIED": "***",
+                   "MODE": "production"}
+    assert yaml.safe_load(text)["services"]["web"]["build"]["args"] == {"SIGNING_KEY": "***", "VERSION": "2"}
+    shown = yaml.safe_load(str(cell(ip, f"config -p {name} --show-secrets", body)))["services"]["web"]
+    assert shown["environment"]["DB_PASSWORD"] == "hunter2" and shown["environment"]["COPIED"] == "file-secret-42"
 
 
 def test_files_and_default_file(ip, name, tmp_path, engine, monkeypatch):

@@ -187,8 +187,46 @@ class Project:
                                "name": self.volume_name(k)} for k, v in self.model.volumes.items()}
         return prune(data)
 
-    def to_yaml(self) -> str:
-        return yaml.safe_dump(self.config(), sort_keys=False, default_flow_style=False)
+    def to_yaml(self, show_secrets: bool = False) -> str:
+        """``config`` as YAML; values that look secret are ``***`` unless ``show_secrets``."""
+        data = self.config() if show_secrets else masked(self.config(), self.secret_values())
+        return yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
+
+    def secret_values(self) -> set[str]:
+        """The contents of the project's ``secrets:`` files (what a value must never show)."""
+        values = set()
+        for secret in self.model.secrets.values():
+            path = getattr(secret, "file", None)
+            try:
+                text = Path(path).read_text().strip() if path else ""
+            except (OSError, UnicodeDecodeError):
+                continue
+            if text:
+                values.add(text)
+        return values
+
+
+SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|KEY|CREDENTIAL", re.IGNORECASE)
+MASK = "***"
+
+
+def masked(config: dict, secret_values: set[str]) -> dict:
+    """``config`` with the values of environment variables and build args whose name looks secret
+    (``*PASSWORD*``, ``*SECRET*``, ``*TOKEN*``, ``*KEY*``, ...) or whose value is a secret file's
+    content replaced by ``***``: what ``%compose config`` prints ends up in the saved notebook."""
+    def hide(mapping: dict) -> dict:
+        return {k: MASK if v is not None and (SECRET_NAME.search(k) or str(v).strip() in secret_values) else v
+                for k, v in mapping.items()}
+
+    services = {}
+    for name, service in config.get("services", {}).items():
+        service = dict(service)
+        if isinstance(service.get("environment"), dict):
+            service["environment"] = hide(service["environment"])
+        if isinstance(service.get("build"), dict) and isinstance(service["build"].get("args"), dict):
+            service["build"] = {**service["build"], "args": hide(service["build"]["args"])}
+        services[name] = service
+    return {**config, "services": services}
 
 
 # -- the pipeline --------------------------------------------------------------------------------

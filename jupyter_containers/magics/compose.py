@@ -220,9 +220,12 @@ def build(ctx, args):
     _stack(ctx, args).build(args.services)
 
 
-@cli.command("config", "The resolved compose file, as YAML", *PROJECT, cell=True)
+@cli.command("config", "The resolved compose file, as YAML (values that look secret as ***)", *PROJECT,
+             arg("--show-secrets", action="store_true",
+                 help="print the values of *PASSWORD*, *SECRET*, *TOKEN*, *KEY* variables and secret files' "
+                      "contents too (they would be saved in the notebook)"), cell=True)
 def config(ctx, args):
-    return Text(_project(ctx, args).to_yaml())
+    return Text(_project(ctx, args).to_yaml(show_secrets=args.show_secrets))
 
 
 @cli.command("ls", "Every Compose stack on the engine (ours and the docker CLI's)")
