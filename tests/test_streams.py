@@ -1,4 +1,5 @@
-"""Streams end quietly only when the engine ended them or we closed them.
+"""Streams end quietly only when the engine ended them or we closed them;
+a pull that cannot begin says which image and what failed.
 
 A connection cut under a reader (the engine killed) is ``EngineUnavailable``
 naming the streaming request; a decoder's error is raised as it is, never
@@ -9,12 +10,13 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import threading
 
 import pytest
 
-from conftest import BUSYBOX, build_busybox, wait_for
-from jupyter_containers.engine import EngineUnavailable
+from conftest import BUSYBOX, RUN_ID, TEST_LABEL, build_busybox, free_port, usage_error, wait_for
+from jupyter_containers.engine import EngineUnavailable, ImageNotFound, PullError
 from jupyter_containers.engine.streams import Stream, json_lines
 
 
@@ -76,3 +78,44 @@ def test_close_from_another_thread_still_ends_quietly(engine, busybox, name):
     stream.close()
     reader.join(10)
     assert not reader.is_alive() and outcome == ["ended quietly"], outcome
+
+
+# -- a pull stream that cannot start: what run and pull say --------------------------
+
+def _mine(engine):
+    return {c.id for c in engine.containers.list(all=True, filters={"label": f"{TEST_LABEL}={RUN_ID}"})}
+
+
+def test_run_of_an_image_from_a_registry_that_does_not_answer(engine, ip, name):
+    port = free_port()  # bound and released: nothing listens there
+    with socket.socket() as probe, pytest.raises(ConnectionRefusedError):
+        probe.connect(("127.0.0.1", port))
+    ref = f"127.0.0.1:{port}/jc-test/x:9"
+    before = _mine(engine)
+    with pytest.raises(PullError) as err:
+        engine.containers.run(ref, name=name)
+    assert str(err.value) == (f"image {ref} is not here and could not be pulled: "
+                              f"127.0.0.1:{port} does not answer (connection refused)")
+    assert err.value.target == ref and err.value.status == 500
+    with pytest.raises(PullError) as err:
+        engine.images.pull(ref)
+    assert str(err.value) == f"pull of {ref} failed: 127.0.0.1:{port} does not answer (connection refused)"
+    assert usage_error(ip, f"%container run --name {name} {ref}") == (
+        f"container run: image {ref} is not here and could not be pulled: "
+        f"127.0.0.1:{port} does not answer (connection refused)")
+    assert _mine(engine) == before
+
+
+def test_run_of_an_image_the_registry_does_not_have(engine, registry, ip, name):
+    ref = f"{registry}/jc-test/nothing-{RUN_ID}:9"
+    before = _mine(engine)
+    with pytest.raises(ImageNotFound) as err:
+        engine.containers.run(ref, name=name)
+    assert str(err.value) == (f"image {ref} is not here and could not be pulled: "
+                              f"{registry} has no jc-test/nothing-{RUN_ID}:9")
+    with pytest.raises(ImageNotFound) as err:
+        engine.images.pull(f"{registry}/jc-test/nothing-{RUN_ID}")
+    assert str(err.value) == (f"pull of {registry}/jc-test/nothing-{RUN_ID} failed: "
+                              f"{registry} has no jc-test/nothing-{RUN_ID}:latest")
+    assert usage_error(ip, f"%container run {ref}").startswith(f"container run: image {ref} is not here")
+    assert _mine(engine) == before

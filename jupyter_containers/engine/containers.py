@@ -6,7 +6,7 @@ import socket
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 from . import errors, specs
-from .errors import Conflict, ContainersError, ImageNotFound, NotFound, PortInUse
+from .errors import Conflict, ContainersError, ImageNotFound, NotFound, PortInUse, PullError, RegistryAuthError
 from .records import Container, ExecResult, Port, _ports_from_inspect, _ports_from_list
 from .streams import LogLine, Stream, multiplexed_lines
 
@@ -202,7 +202,12 @@ class Containers:
             if pull == "never":
                 raise ImageNotFound(f"image {image!r} is not on this engine; pull or build it first",
                                     status=404, operation="create", target=image) from None
-        self._engine.images.pull(image, on_progress=on_progress)
+        try:
+            self._engine.images.pull(image, on_progress=on_progress)
+        except (NotFound, PullError, RegistryAuthError) as exc:  # as the docker CLI says it
+            reason = getattr(exc, "reason", None) or exc.message
+            raise type(exc)(f"image {image} is not here and could not be pulled: {reason}", status=exc.status,
+                            operation="create", target=image) from None
         return self._create(config)
 
     def _create(self, config: dict) -> Container:

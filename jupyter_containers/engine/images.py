@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
 from . import specs
-from .errors import BuildError, ImageNotFound, NotFound, PullError, PushError, RegistryAuthError, one_line
+from .errors import (BuildError, ContainersError, EngineUnavailable, ImageNotFound, NotFound, PullError, PushError,
+                     RegistryAuthError, one_line)
 from .records import SESSION_LABEL, Image
 from .streams import BuildLine, PullProgress
 
@@ -28,6 +29,45 @@ def _stream_error(item: dict) -> str | None:
         detail = item.get("errorDetail") or {}
         return " ".join(str(detail.get("message") or item.get("error") or "failed").split())
     return None
+
+
+def why_not_pulled(ref: str, error: ContainersError) -> str:
+    """What a failed pull of ``ref`` came to, in the docker CLI's terms, naming the registry.
+
+    The class of the error comes from its status; only these words are read from the
+    engine's text (Go's network errors have no status), and anything else is shown as it is.
+    """
+    from .registry import DOCKER_HUB, registry_of
+
+    registry = registry_of(ref)
+    registry = "docker.io" if registry == DOCKER_HUB else registry
+    text = error.message
+    repository, tag = specs.split_reference(ref)
+    if error.status == 404:
+        path = repository.removeprefix(registry + "/")
+        sep = "@" if (tag or "").startswith("sha256:") else ":"
+        return f"{registry} has no {path}{sep}{tag or 'latest'}"
+    if "connection refused" in text:
+        return f"{registry} does not answer (connection refused)"
+    if "no such host" in text:
+        return f"{registry} is not a host name the engine can resolve"
+    if "i/o timeout" in text or "deadline exceeded" in text or "TLS handshake timeout" in text:
+        return f"{registry} did not answer in time"
+    if "server gave HTTP response to HTTPS client" in text:
+        return f"{registry} speaks plain HTTP; the engine must list it in its insecure-registries"
+    return one_line(text)
+
+
+def _failed(cls, operation: str, ref: str, reason: str, status: int | None = None) -> ContainersError:
+    """``{operation} of {ref} failed: {reason}``, with ``reason`` kept alone for callers that
+    say it their own way (``run`` of an image that is not here)."""
+    error = cls(f"{operation} of {ref} failed: {reason}", status=status, operation=operation, target=ref)
+    error.reason = reason
+    return error
+
+
+def _pull_failed(ref: str, exc: ContainersError) -> ContainersError:
+    return _failed(ImageNotFound if exc.status == 404 else PullError, "pull", ref, why_not_pulled(ref, exc), exc.status)
 
 
 class Images:
@@ -91,10 +131,18 @@ class Images:
         repository, tag = specs.split_reference(ref)
         tag = tag or "latest"
         auth = auth if auth is not None else self._engine.credentials.for_image(ref)
-        with self._engine.translated("pull", "image", ref):
-            items = self._api.pull(repository, tag=tag, stream=True, decode=True,
-                                   auth_config=auth, platform=platform)
-            self._follow(items, PullError, "pull", ref, on_progress)
+        try:
+            with self._engine.translated("pull", "image", ref):
+                items = self._api.pull(repository, tag=tag, stream=True, decode=True,
+                                       auth_config=auth, platform=platform)
+                self._follow(items, PullError, "pull", ref, on_progress)
+        except ContainersError as exc:
+            # the engine's answer before any progress: 404 (no such repository or tag) or 500
+            # (the registry unreachable); a bad reference (400), a login refused, a failure
+            # reported in the stream or an engine gone keep their own words
+            if isinstance(exc, (EngineUnavailable, RegistryAuthError, PullError)) or exc.status not in (404, 500):
+                raise
+            raise _pull_failed(ref, exc) from None
         sep = "@" if tag.startswith("sha256:") else ":"
         return self.get(f"{repository}{sep}{tag}")
 
@@ -121,7 +169,7 @@ class Images:
             if message:
                 cls = RegistryAuthError if any(w in message for w in ("unauthorized", "authentication required",
                                                                       "denied", "no basic auth credentials")) else error_class
-                raise cls(f"{operation} of {ref} failed: {message}", operation=operation, target=ref)
+                raise _failed(cls, operation, ref, message)
             aux = item.get("aux") or aux
             if on_progress is not None and "status" in item:
                 on_progress(PullProgress.from_raw(item))
