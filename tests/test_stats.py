@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from conftest import BUSYBOX, build_busybox, usage_error, wait_for
-from jupyter_containers.engine import ContainerNotFound, EngineUnavailable, InvalidArgument
+from jupyter_containers.engine import ContainerNotFound, ContainersError, EngineUnavailable, InvalidArgument
 from jupyter_containers.stats import FRAME_COLUMNS, SNAPSHOT_COLUMNS, History, Sampler, export, snapshot
 from jupyter_containers.stats import formulas
 from jupyter_containers.stats.charts import LiveChart
@@ -304,9 +304,9 @@ def test_magic_snapshot_and_live_chart(ip, engine, busybox, name):
     ("%container stats jc-test-no-such-container", "container stats: No such container"),
     ("%container stats --no-stream --filter label=a web", "container stats: give container names or filters"),
     ("%container stats --no-stream --filter nonsense=1", "container stats: "),
-    ("%container stats --retention 0", "container stats: retention and interval must be positive"),
-    ("%container stats --window x", "container stats: argument --window: invalid float value"),
-    ("%container stats --window 0", "container stats: the chart's window must be a positive number"),
+    ("%container stats --retention 0", "container stats: argument --retention: '0' is not a positive float"),
+    ("%container stats --window x", "container stats: argument --window: 'x' is not a positive float"),
+    ("%container stats --window 0", "container stats: argument --window: '0' is not a positive float"),
 ])
 def test_magic_bad_input_is_one_line(ip, line, expected):
     before = set(threading.enumerate())
@@ -317,3 +317,12 @@ def test_magic_bad_input_is_one_line(ip, line, expected):
 def test_magic_stopped_container_is_one_line(ip, engine, busybox, name):
     engine.containers.create(BUSYBOX, "true", name=name, labels={"jc.stats": name})
     assert f"container stats: container '{name}' is not running" in usage_error(ip, f"%container stats --no-stream {name}")
+
+
+def test_a_snapshot_that_runs_out_of_time_says_so(engine, busybox, name):
+    """The engine needs two of its one-second samples for a CPU figure: with 0.05 s nothing has come,
+    and the snapshot says which container gave nothing rather than return a partial frame."""
+    c = engine.containers.run(BUSYBOX, "sleep 300", name=name, init=True)
+    with pytest.raises(ContainersError, match=rf"no stats from {c.id[:12]} within 0.05 s"):
+        snapshot(engine, [name], timeout=0.05)
+    assert list(snapshot(engine, [name])["name"]) == [name]  # with the time it needs, a full frame

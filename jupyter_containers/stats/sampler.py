@@ -240,8 +240,14 @@ def snapshot(engine: "Engine", containers: Iterable[str] | None = None, *,
             names = ", ".join(repr(n) for n in sampler.not_running)
             raise InvalidArgument(f"container {names} is not running" if len(sampler.not_running) == 1
                                   else f"containers {names} are not running")
-        sampler.wait_rows(1, timeout)
+        complete = sampler.wait_rows(1, timeout)
+        waited_for = sampler.followed
     if sampler.error is not None:
         raise sampler.error
     frame = sampler.latest()
+    counts = sampler.history.counts()
+    missing = sorted(id[:12] for id in waited_for if not counts.get(id))
+    if not complete and missing:  # never a partial frame that does not say so
+        raise ContainersError(f"no stats from {', '.join(missing)} within {timeout:g} s; "
+                              "the engine may be overloaded: try again, or name fewer containers")
     return frame.loc[:, list(SNAPSHOT_COLUMNS)].sort_values("name", kind="stable").reset_index(drop=True)

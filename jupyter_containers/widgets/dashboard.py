@@ -233,8 +233,9 @@ class Dashboard(w.VBox):
                     self._wake.set()
             except ContainersError:
                 pass  # the engine went away: retry below
-            except Exception:  # noqa: BLE001 - a broken socket, a bad line: reconnect
+            except Exception as exc:  # noqa: BLE001 - a broken socket, a bad line: reconnect, and say so
                 self.errors += 1
+                self.say(f"events: {type(exc).__name__}: {exc}", error=True)
             if self._stop.is_set():
                 return
             self._stream = None
@@ -245,8 +246,9 @@ class Dashboard(w.VBox):
         for tab in self.tabs_list:
             try:
                 tab.on_event(event)
-            except Exception:  # noqa: BLE001 - one tab's trouble does not stop the others
+            except Exception as exc:  # noqa: BLE001 - one tab's trouble does not stop the others
                 self.errors += 1
+                self.say(f"{tab.title}: {type(exc).__name__}: {exc}", error=True)
 
     def _work(self) -> None:
         while not self._stop.is_set():
