@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import threading
 import uuid
@@ -202,6 +203,33 @@ def test_push_pull_with_text_progress(ip, registry, name, capsys):
         pulled = magic(ip, f"container pull {ref}")
         assert ref in pulled.tags and f"pulled {ref}" in capsys.readouterr().out
         assert "container pull:" in usage_error(ip, f"%container pull {registry}/jc-test/{name}:missing")
+    finally:
+        ip.run_cell(f"%container rmi -f {ref}")
+
+
+def test_progress_ends_full_when_the_pull_succeeded(ip, registry, name, capsys):
+    """Layers that exist already, or whose last line carries no byte counts, end at 100 % too."""
+    from jupyter_containers.engine import PullProgress
+    from jupyter_containers.magics.display import LayerProgress
+
+    progress = LayerProgress("pulling x", "widgets")
+    for event in [PullProgress("aaa", "Already exists"), PullProgress("bbb", "Downloading", 50, 100),
+                  PullProgress("bbb", "Verifying Checksum")]:
+        progress(event)
+    progress.finish("pulled x")
+    assert progress._total.value == 1 and progress._total.bar_style == "success"
+    assert [bar.value for bar, _ in progress._bars.values()] == [1, 1]
+    assert progress.totals()[:2] == (2, 2)
+
+    ref = f"{registry}/jc-test/{name}:run"
+    magic(ip, f"container build -t {ref}", f"FROM {BUSYBOX}\nRUN echo {name} > /marker\n")
+    magic(ip, f"container push {ref}")
+    magic(ip, f"container rmi {ref}")
+    capsys.readouterr()
+    try:  # run pulls it (the base layer is here already, the new one is not) and says the pull ended
+        magic(ip, f"container run --rm {ref} true")
+        out = capsys.readouterr().out
+        assert re.search(rf"pulling {re.escape(ref)}: (\d+)/\1 layers", out) and f"pulled {ref}" in out
     finally:
         ip.run_cell(f"%container rmi -f {ref}")
 

@@ -83,8 +83,9 @@ def run(ctx, args):
     options = _create_options(ctx, args)
     engine = ctx.engine
     if args.detach:
-        return engine.containers.run(args.image, auto_remove=args.rm, **options)
-    container = engine.containers.run(args.image, **options)
+        return _pulling(options, args.image,
+                        lambda: engine.containers.run(args.image, auto_remove=args.rm, **options))
+    container = _pulling(options, args.image, lambda: engine.containers.run(args.image, **options))
     try:
         try:
             interrupted = follow(engine.containers.follow_logs(container.id))
@@ -103,7 +104,22 @@ def run(ctx, args):
 
 @cli.command("create", "Create a container without starting it", *CREATE_OPTIONS)
 def create(ctx, args):
-    return ctx.engine.containers.create(args.image, auto_remove=args.rm, **_create_options(ctx, args))
+    options = _create_options(ctx, args)
+    return _pulling(options, args.image,
+                    lambda: ctx.engine.containers.create(args.image, auto_remove=args.rm, **options))
+
+
+def _pulling(options: dict, image: str, action):
+    """``action`` (a create or run that may pull ``image``), its progress ended as it went: full, or failed."""
+    progress = options["on_progress"]
+    try:
+        result = action()
+    except BaseException:
+        progress.fail()
+        raise
+    if progress.layers:
+        progress.finish(f"pulled {image}")
+    return result
 
 
 @cli.command("ps", "List containers (a DataFrame)",

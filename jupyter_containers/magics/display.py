@@ -152,9 +152,13 @@ class LayerProgress:
             self._total_label.value = summary
 
     def finish(self, message: str) -> None:
+        """The operation succeeded: every layer and the total end at 100 %, whatever the engine last said
+        of each (a layer that already existed, or whose last line was a checksum, sends no byte counts)."""
         if not self.layers:
             print(message)
             return
+        for layer in self.layers.values():
+            layer[1] = layer[2] = layer[2] or 1
         self.show()
         if self.style == "text":
             sys.stdout.write("\r" + message.ljust(70) + "\n")
