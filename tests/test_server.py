@@ -2,26 +2,58 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import threading
+from pathlib import Path
 
 import pytest
+from conftest import BUSYBOX, RUN_ID, TEST_LABEL, usage_error, wait_for
+from jupyter_server.auth import Authorizer
 
-from conftest import BUSYBOX, RUN_ID, TEST_LABEL, usage_error
+from jupyter_containers.engine import Engine
 from jupyter_containers.policy import ContainersPolicy
 
 pytestmark = pytest.mark.usefixtures("busybox")
 API = "jupyter-containers/api"
 
 
+class ReadOnlyAuthorizer(Authorizer):
+    """A deployment's read-only role: reads pass, every write is refused."""
+
+    def is_authorized(self, handler, user, action, resource) -> bool:
+        return action == "read"
+
+
 @pytest.fixture
-def jp_server_config():
-    return {"ServerApp": {"jpserver_extensions": {"jupyter_containers.server": True}}}
+def jp_server_config(request):
+    config = {"ServerApp": {"jpserver_extensions": {"jupyter_containers.server": True}}}
+    if "read_only" in request.fixturenames:
+        config["ServerApp"]["authorizer_class"] = ReadOnlyAuthorizer
+    return config
+
+
+@pytest.fixture
+def read_only():
+    """Requested by a test: its server runs with ``ReadOnlyAuthorizer``."""
+
+
+@pytest.fixture
+def jp_root_dir(request, tmp_path):
+    """The server's root: a fresh directory, or the path a test parametrizes indirectly (e.g. "/")."""
+    if hasattr(request, "param"):
+        return Path(request.param)
+    root = tmp_path / "root_dir"
+    root.mkdir()
+    return root
 
 
 @pytest.fixture
 def api(jp_fetch, jp_serverapp, root_engine):
     # pytest-jupyter gives the server a home of its own, where the private engine's socket is not
-    jp_serverapp.web_app.settings["jupyter_containers"].engine_url = root_engine.url
+    state = jp_serverapp.web_app.settings["jupyter_containers"]
+    state.engine_url = root_engine.url
 
     async def call(method: str, *path: str, body=None, expect: int = 200, **params):
         response = await jp_fetch(API, *path, method=method, params=params or None, raise_error=False,
@@ -30,7 +62,8 @@ def api(jp_fetch, jp_serverapp, root_engine):
         text = response.body.decode()
         return json.loads(text) if response.headers.get("Content-Type", "").startswith("application/json") and text \
             else text
-    return call
+    yield call
+    state.close()  # its shared stats sampler and engine client (the test's server is not stopped as a process)
 
 
 def error_of(data: dict, kind: str) -> str:
@@ -56,7 +89,7 @@ async def test_actions_remove_and_errors(api, engine, name):
     assert (await api("POST", "containers", name, "stop"))["state"] == "exited"
     assert engine.containers.get(name).state == "exited"
     assert (await api("POST", "containers", name, "start"))["state"] == "running"
-    error_of(await api("POST", "containers", name, "explode", expect=404), "http")
+    error_of(await api("POST", "containers", name, "explode", expect=404), "not-found")
     error_of(await api("DELETE", "containers", name, expect=409), "conflict")
     await api("DELETE", "containers", name, expect=204, force="1")
     assert not engine.containers.exists(name)
@@ -236,3 +269,129 @@ def test_allowed_actions_limit_the_magics(ip, kernel_policy, engine, name):
 def test_default_policy_allows_what_the_cli_allows():
     policy = ContainersPolicy(profile="personal")
     policy.check_create(privileged=True, network="host", volumes=["/:/host"], cap_add=["NET_ADMIN"])
+
+
+# -- hardening: authorization, errors, the engine client, shared stats, a root of "/" -------------------------
+
+WRITES = [("POST", "containers"), ("DELETE", "containers/x"), ("POST", "containers/x/stop"),
+          ("POST", "images/pull"), ("DELETE", "images/x"), ("POST", "stacks/up"), ("POST", "stacks/down")]
+
+
+async def test_a_read_only_role_reads_but_cannot_write(api, read_only, engine, name):
+    engine.containers.run(BUSYBOX, "sleep 300", name=name)
+    assert name in {c["name"] for c in await api("GET", "containers")}
+    assert (await api("GET", "engine"))["url"] == engine.url
+    await api("GET", "containers", name, "logs")
+    for method, path in WRITES:
+        body = None if method == "DELETE" else {"image": BUSYBOX, "path": "x.yaml", "project": name}
+        message = error_of(await api(method, *path.split("/"), body=body, expect=403), "forbidden")
+        assert "not authorized to write" in message, (path, message)
+    assert engine.containers.get(name).state == "running"
+
+
+async def test_bad_values_are_400_and_one_line(api, engine, name):
+    engine.containers.run(BUSYBOX, "sleep 300", name=name)
+    assert "tail" in error_of(await api("GET", "containers", name, "logs", tail="abc", expect=400),
+                              "invalid-argument")
+    assert "tail" in error_of(await api("GET", "containers", name, "logs", tail="-3", expect=400),
+                              "invalid-argument")
+    assert "all" in error_of(await api("GET", "containers", all="maybe", expect=400), "invalid-argument")
+    assert "follow" in error_of(await api("GET", "containers", name, "logs", follow="2", expect=400),
+                                "invalid-argument")
+    assert "force" in error_of(await api("DELETE", "containers", name, force="x", expect=400), "invalid-argument")
+    assert "image" in error_of(await api("POST", "containers", body={"image": 3}, expect=400), "invalid-argument")
+    assert "env" in error_of(await api("POST", "containers", body={"image": BUSYBOX, "env": 5}, expect=400),
+                             "invalid-argument")
+    assert "path" in error_of(await api("POST", "stacks", "up", body={"path": ["a"]}, expect=400),
+                              "invalid-argument")
+    error_of(await api("POST", "images", "pull", body={"image": {"a": 1}}, expect=400), "invalid-argument")
+    assert engine.containers.exists(name)
+
+
+async def test_an_unexpected_error_is_a_500_without_python_in_it(api, engine, name, monkeypatch, caplog):
+    from jupyter_containers.server import handlers
+
+    def broken(container):
+        raise RuntimeError("a bug <object at 0x1234>")
+    monkeypatch.setattr(handlers, "container_json", broken)
+    engine.containers.run(BUSYBOX, "sleep 300", name=name)
+    with caplog.at_level(logging.ERROR):
+        message = error_of(await api("GET", "containers", expect=500), "internal")
+    assert "RuntimeError" not in message and "0x1234" not in message and "GET" in message, message
+    assert any(r.exc_info and r.exc_info[0] is RuntimeError for r in caplog.records), caplog.records
+
+
+async def test_concurrent_requests_make_one_engine_client_and_close_the_old(api, jp_serverapp, root_engine,
+                                                                           monkeypatch):
+    import docker
+
+    from jupyter_containers.server import handlers
+
+    state = jp_serverapp.web_app.settings["jupyter_containers"]
+    made = []
+    real = Engine.connect.__func__
+
+    def counted(cls, *args, **kwargs):
+        engine = real(cls, *args, **kwargs)
+        made.append(engine)
+        return engine
+    monkeypatch.setattr(handlers.Engine, "connect", classmethod(counted))
+
+    class Tracked(Engine):
+        closed = False
+
+        def close(self):
+            self.closed = True
+            super().close()
+    # a client whose engine is gone (nothing listens on its socket): the next request must replace and close it
+    gone = Tracked(docker.APIClient(base_url="unix:///nonexistent/docker.sock", version=root_engine.api.api_version),
+                   "unix:///nonexistent/docker.sock")
+    state._engine = gone
+    answers = await asyncio.gather(*(api("GET", "engine") for _ in range(16)))
+    assert {a["url"] for a in answers} == {root_engine.url}
+    assert len(made) == 1, f"{len(made)} clients made by 16 concurrent requests"
+    assert gone.closed
+
+
+def stats_threads() -> set[int]:
+    return {(t.ident, t.name) for t in threading.enumerate() if t.name.startswith("stats-") and t.is_alive()}
+
+
+async def test_stats_come_from_one_shared_sampler(api, jp_serverapp, engine, name):
+    state = jp_serverapp.web_app.settings["jupyter_containers"]
+    state.stats_idle = 1.0  # the sampler stops when nobody asked for a second
+    engine.containers.run(BUSYBOX, "sleep 300", name=name)
+    rows = {r["name"]: r for r in await api("GET", "stats")}
+    assert rows[name]["mem_usage"] > 0 and rows[name]["pids"] == 1
+    following = stats_threads()
+    assert following, "no sampler follows the containers after /stats answered"
+    for _ in range(3):  # the sidebar's refreshes: no new streams, no new threads
+        assert name in {r["name"] for r in await api("GET", "stats")}
+        assert stats_threads() == following
+    engine.containers.run(BUSYBOX, "sleep 300", name=f"{name}-2")  # a container that starts later is followed
+    deadline = asyncio.get_running_loop().time() + 15
+    while f"{name}-2" not in {r["name"] for r in await api("GET", "stats")}:
+        assert asyncio.get_running_loop().time() < deadline, "the new container never showed in /stats"
+        await asyncio.sleep(0.2)
+    engine.containers.stop(name, timeout=0)  # a stopped one leaves
+    deadline = asyncio.get_running_loop().time() + 15
+    while name in {r["name"] for r in await api("GET", "stats")}:
+        assert asyncio.get_running_loop().time() < deadline, "the stopped container stayed in /stats"
+        await asyncio.sleep(0.2)
+    try:
+        await asyncio.to_thread(wait_for, lambda: not stats_threads(), 15, 0.05, "the idle sampler to stop")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}: {sorted(n for _, n in stats_threads())}") from None
+
+
+@pytest.mark.parametrize("jp_root_dir", ["/"], indirect=True)
+async def test_compose_up_with_the_server_root_at_slash(api, engine, tmp_path, name):
+    (tmp_path / name).mkdir()
+    (tmp_path / name / "compose.yaml").write_text(COMPOSE)
+    relative = str(tmp_path / name / "compose.yaml").lstrip("/")
+    assert await api("POST", "stacks", "up", body={"path": relative}) == {"project": name, "services": ["web"]}
+    assert engine.containers.get(f"{name}-web-1").state == "running"
+    assert (await api("POST", "stacks", "down", body={"project": name}))["removed"] == [f"{name}-web-1"]
+    (tmp_path / name / "compose.yaml").write_text("services:\n  web:\n    image: 3\n    bogus: 1\n")
+    message = error_of(await api("POST", "stacks", "up", body={"path": relative}, expect=400), "compose-file")
+    assert message.startswith(f"{relative}: services.web"), message

@@ -1,21 +1,34 @@
-"""REST handlers: thin, authenticated, blocking engine calls off the event loop."""
+"""REST handlers: thin, authenticated and authorized, blocking engine calls off the event loop.
+
+Short calls run in one small shared pool; streams (followed logs, pulls) run
+in threads of their own from a bounded set of slots (``streams.py``), so an
+open stream never holds a worker the other requests need.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
+import re
+import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 import tornado.web
+from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
 from ..engine import ContainersError, Engine, InvalidArgument, NotFound
 from ..engine.records import Container, Image
 from ..policy import ContainersPolicy
+from .streams import Relay, StreamSlots
+
+log = logging.getLogger("jupyter_containers.server")
 
 STATUS = {"invalid-argument": 400, "policy-denied": 403, "not-found": 404, "container-not-found": 404,
           "image-not-found": 404, "conflict": 409, "port-in-use": 409, "engine-unavailable": 503,
@@ -23,6 +36,8 @@ STATUS = {"invalid-argument": 400, "policy-denied": 403, "not-found": 404, "cont
 ACTIONS = {"start", "stop", "restart", "pause", "unpause", "kill"}
 COMPOSE_PROJECT = "com.docker.compose.project"
 COMPOSE_SERVICE = "com.docker.compose.service"
+HTTP_KINDS = {400: "invalid-argument", 403: "forbidden", 404: "not-found", 405: "method-not-allowed"}
+TRUE, FALSE = ("1", "true", "yes"), ("0", "false", "no", "")
 
 
 def container_json(c: Container) -> dict:
@@ -40,22 +55,68 @@ def image_json(i: Image) -> dict:
 
 
 class State:
-    """What the handlers share: one engine connection, a thread pool, the policy."""
+    """What the handlers share: one engine connection, a pool for short calls, the stream slots,
+    one stats sampler per engine, the policy."""
 
-    def __init__(self, policy: ContainersPolicy, engine_url: str | None = None):
+    def __init__(self, policy: ContainersPolicy, engine_url: str | None = None, *,
+                 max_streams: int = 96, stats_idle: float = 30.0):
         self.policy = policy
         self.engine_url = engine_url
         self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="jupyter-containers")
+        self.streams = StreamSlots(max_streams)
+        self.stats_idle = stats_idle
         self._engine: Engine | None = None
+        self._stats = None
+        self._lock = threading.Lock()
 
     def engine(self) -> Engine:
-        if self._engine is None or not self._engine.ping(timeout=1):
-            self._engine = Engine.connect(self.engine_url)
-        return self._engine
+        """The engine client; when it stops answering, one new client replaces it (under a lock,
+        so concurrent requests make one) and the old one is closed."""
+        current = self._engine
+        if current is not None and current.ping(timeout=1):
+            return current
+        with self._lock:
+            if self._engine is not current and self._engine is not None:
+                return self._engine  # another request replaced it meanwhile
+            fresh = Engine.connect(self.engine_url)
+            old, self._engine = self._engine, fresh
+            stats, self._stats = self._stats, None
+        if stats is not None:
+            stats.close()
+        if old is not None:
+            old.close()  # its idle connections; streams still reading from it keep theirs until they end
+        return fresh
+
+    def stats(self, engine: Engine):
+        """The shared stats sampler of ``engine`` (made on first use)."""
+        from ..stats.shared import SharedStats
+
+        with self._lock:
+            if self._stats is None or self._stats.engine is not engine:
+                if self._stats is not None:
+                    self._stats.close()
+                self._stats = SharedStats(engine, idle=self.stats_idle)
+            return self._stats
+
+    def close(self) -> None:
+        with self._lock:
+            stats, self._stats = self._stats, None
+            engine, self._engine = self._engine, None
+        if stats is not None:
+            stats.close()
+        if engine is not None:
+            engine.close()
+        self.pool.shutdown(wait=False, cancel_futures=True)
 
 
 class Handler(APIHandler):
-    """Base: JSON errors {kind, message}, engine calls in the pool."""
+    """Base: JSON errors {kind, message}, engine calls in the pool.
+
+    ``auth_resource`` is what jupyter_server's authorizer is asked about (``@authorized``):
+    GET is a "read" of it, POST and DELETE a "write".
+    """
+
+    auth_resource = "containers"
 
     @property
     def state(self) -> State:
@@ -76,8 +137,9 @@ class Handler(APIHandler):
     def fail(self, kind: str, message: str, status: int | None = None) -> None:
         """Answer ``{kind, message}``; paths under the server's root are named as the file browser shows them."""
         root = self.settings.get("server_root_dir")
-        if root:
-            message = message.replace(os.path.realpath(root) + os.sep, "")
+        if root:  # only where a path starts: with a root of "/", the slashes inside a path stay
+            prefix = os.path.join(os.path.realpath(root), "")
+            message = re.sub(r"(?<![\w.:/-])" + re.escape(prefix), "", message)
         self.set_status(status or STATUS.get(kind, 500))
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({"kind": kind, "message": message}))
@@ -85,17 +147,33 @@ class Handler(APIHandler):
     def write_error(self, status_code: int, **kwargs) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, ContainersError):
-            self.fail(exc.kind, str(exc), STATUS.get(exc.kind) or exc.status or 500)
+            self.fail(exc.kind, _one_line(str(exc)), STATUS.get(exc.kind) or exc.status or 500)
         elif isinstance(exc, tornado.web.HTTPError):
-            self.fail("http", exc.log_message or self._reason, status_code)
-        else:
-            self.fail("error", f"{type(exc).__name__}: {exc}" if exc else self._reason, status_code)
+            self.fail(HTTP_KINDS.get(status_code, "http"), _one_line(exc.log_message or self._reason), status_code)
+        else:  # a bug: the traceback is in the server's log (log_exception), not in the answer
+            self.fail("internal", f"{self.request.method} {self.request.path} failed unexpectedly; "
+                                  "the server's log has the details", 500)
 
     def log_exception(self, typ, value, tb) -> None:
         if isinstance(value, ContainersError):  # expected: answered as JSON, no traceback in the log
             self.log.info("jupyter-containers: %s (%s)", value, value.kind)
             return
-        super().log_exception(typ, value, tb)
+        if isinstance(value, tornado.web.HTTPError):
+            super().log_exception(typ, value, tb)
+            return
+        self.log.error("jupyter-containers: %s %s failed", self.request.method, self.request.path,
+                       exc_info=(typ, value, tb))
+
+    def flag(self, name: str, default: bool = False) -> bool:
+        """A yes/no query argument: 1/true/yes or 0/false/no; anything else is a 400."""
+        value = self.get_query_argument(name, None)
+        if value is None:
+            return default
+        if value.lower() in TRUE:
+            return True
+        if value.lower() in FALSE:
+            return False
+        raise InvalidArgument(f"{name} must be 1 or 0 (true or false), not {value[:40]!r}", status=400)
 
     def body(self) -> dict:
         try:
@@ -105,6 +183,24 @@ class Handler(APIHandler):
         if not isinstance(data, dict):
             raise tornado.web.HTTPError(400, "the request body must be a JSON object")
         return data
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _check_types(data: dict, types: dict[str, tuple]) -> None:
+    """400 when a field of the request body has the wrong JSON type."""
+    names = {str: "a string", list: "a list", dict: "an object", bool: "true or false", int: "a number"}
+    for key, allowed in types.items():
+        value = data.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+            raise InvalidArgument(f"{key} must be {' or '.join(names[t] for t in allowed)}, "
+                                  f"not {type(value).__name__.replace('dict', 'object')}", status=400)
+        if isinstance(value, list) and not all(isinstance(v, str) for v in value):
+            raise InvalidArgument(f"{key} must be a list of strings", status=400)
 
 
 def _json_default(value):
@@ -117,6 +213,7 @@ def _json_default(value):
 
 class EngineHandler(Handler):
     @tornado.web.authenticated
+    @authorized
     async def get(self):
         engine = await self.engine()
         info = await self.call(engine.system.info)
@@ -129,6 +226,7 @@ class EngineHandler(Handler):
 
 class EngineInfoHandler(Handler):
     @tornado.web.authenticated
+    @authorized
     async def get(self):
         engine = await self.engine()
         self.reply(await self.call(engine.system.info))
@@ -136,16 +234,22 @@ class EngineInfoHandler(Handler):
 
 class ContainersHandler(Handler):
     @tornado.web.authenticated
+    @authorized
     async def get(self):
         self.state.policy.check_action("list")
         engine = await self.engine()
-        show_all = self.get_query_argument("all", "0") in ("1", "true")
+        show_all = self.flag("all")
         containers = await self.call(engine.containers.list, all=show_all)
         self.reply([container_json(c) for c in containers])
 
     @tornado.web.authenticated
+    @authorized
     async def post(self):
         data = self.body()
+        _check_types(data, {"image": (str,), "name": (str,), "command": (str, list), "ports": (list,),
+                            "env": (dict, list), "volumes": (list,), "privileged": (bool,), "network": (str,),
+                            "labels": (dict,), "workdir": (str,), "user": (str,), "cap_add": (list,),
+                            "pid_mode": (str,)})
         if not data.get("image"):
             raise InvalidArgument("say which image to run: {\"image\": \"NAME\"}", status=400)
         options = {k: data[k] for k in ("name", "command", "ports", "env", "volumes", "privileged", "network",
@@ -160,22 +264,25 @@ class ContainersHandler(Handler):
 
 class ContainerHandler(Handler):
     @tornado.web.authenticated
+    @authorized
     async def get(self, ref: str):
         self.state.policy.check_action("inspect")
         engine = await self.engine()
         self.reply(await self.call(engine.containers.inspect, ref))
 
     @tornado.web.authenticated
+    @authorized
     async def delete(self, ref: str):
         self.state.policy.check_action("remove")
         engine = await self.engine()
-        await self.call(engine.containers.remove, ref, force=self.get_query_argument("force", "0") in ("1", "true"))
+        await self.call(engine.containers.remove, ref, force=self.flag("force"))
         self.set_status(204)
         self.finish()
 
 
 class ContainerActionHandler(Handler):
     @tornado.web.authenticated
+    @authorized
     async def post(self, ref: str, action: str):
         if action not in ACTIONS:
             raise tornado.web.HTTPError(404, f"unknown action {action!r}")
@@ -186,63 +293,58 @@ class ContainerActionHandler(Handler):
 
 
 class Streaming(Handler):
-    """Relays a blocking engine stream to the client as it comes; closes it when the client goes."""
+    """A response relayed from a blocking engine stream in a slot's thread (see ``streams.py``)."""
 
-    _stream = None
+    _relay: Relay | None = None
 
     def on_connection_close(self) -> None:
-        if self._stream is not None:
-            self._stream.close()
+        if self._relay is not None:
+            self._relay.client_gone()
 
-    async def relay(self, stream, render: Callable[[Any], str]) -> None:
-        self._stream = stream
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue = asyncio.Queue()
-        done = object()
-
-        def pump():
-            try:
-                for item in stream:
-                    loop.call_soon_threadsafe(queue.put_nowait, render(item))
-            except ContainersError as exc:
-                loop.call_soon_threadsafe(queue.put_nowait, exc)
-            finally:
-                loop.call_soon_threadsafe(queue.put_nowait, done)
-
-        self.state.pool.submit(pump)
-        while (item := await queue.get()) is not done:
-            if isinstance(item, ContainersError):
-                break  # the response has started: end it; the client sees the stream stop
-            self.write(item)
-            try:
-                await self.flush()
-            except tornado.iostream.StreamClosedError:
-                stream.close()
-                break
-        self.finish()
+    def take_slot(self, what: str) -> Relay:
+        self.state.streams.acquire(what)  # 503 too-many-streams when every slot is taken
+        self._relay = Relay(self, self.state.streams)
+        return self._relay
 
 
 class LogsHandler(Streaming):
     @tornado.web.authenticated
+    @authorized
     async def get(self, ref: str):
         self.state.policy.check_action("logs")
-        engine = await self.engine()
         tail = self.get_query_argument("tail", "200")
-        timestamps = self.get_query_argument("timestamps", "0") in ("1", "true")
+        if tail != "all" and not (tail.isdigit() and tail.isascii()):
+            raise InvalidArgument(f"tail must be a number of lines or 'all', not {tail[:40]!r}", status=400)
+        timestamps = self.flag("timestamps")
+        follow = self.flag("follow")
+        engine = await self.engine()
         self.set_header("Content-Type", "text/plain; charset=utf-8")
         self.set_header("Cache-Control", "no-cache")
         self.set_header("X-Accel-Buffering", "no")
-        if self.get_query_argument("follow", "0") not in ("1", "true"):
+        if not follow:
             self.write(await self.call(engine.containers.logs, ref, tail=tail, timestamps=timestamps))
             await self.flush()  # sent as text/plain: APIHandler.finish() would label it JSON
             self.finish()
             return
-        stream = await self.call(engine.containers.follow_logs, ref, tail=tail, timestamps=timestamps)
-        await self.relay(stream, lambda line: (f"{line.time.isoformat()} " if line.time else "") + line.text + "\n")
+        relay = self.take_slot(f"the logs of {ref}")
+        try:  # opening is short (inspect, then the response's headers); errors are still JSON
+            stream = await self.call(engine.containers.follow_logs, ref, tail=tail, timestamps=timestamps)
+        except BaseException:
+            self.state.streams.release()
+            raise
+        relay.on_gone(stream.close)
+        await self.flush()
+
+        def work(emit):
+            with stream:
+                for line in stream:
+                    emit((f"{line.time.isoformat()} " if line.time else "") + line.text + "\n")
+        await relay.run(work)
 
 
 class ImagesHandler(Handler):
     @tornado.web.authenticated
+    @authorized
     async def get(self):
         self.state.policy.check_action("list")
         engine = await self.engine()
@@ -251,42 +353,55 @@ class ImagesHandler(Handler):
 
 class ImageHandler(Handler):
     @tornado.web.authenticated
+    @authorized
     async def delete(self, ref: str):
         self.state.policy.check_action("remove-image")
         engine = await self.engine()
-        await self.call(engine.images.remove, ref, force=self.get_query_argument("force", "0") in ("1", "true"))
+        await self.call(engine.images.remove, ref, force=self.flag("force"))
         self.set_status(204)
         self.finish()
 
 
-class PullHandler(Handler):
-    """POST images/pull {"image"}: NDJSON progress lines, then {"done": true, "image": ...} or {"error": ...}."""
+class PullHandler(Streaming):
+    """POST images/pull {"image"}: NDJSON progress lines, then {"done": true, "image": ...} or {"error": ...}.
+
+    The pull runs in a stream slot's thread; when the client goes away it is abandoned at its next progress line.
+    """
 
     @tornado.web.authenticated
+    @authorized
     async def post(self):
         self.state.policy.check_action("pull")
-        ref = self.body().get("image")
+        data = self.body()
+        _check_types(data, {"image": (str,)})
+        ref = data.get("image")
         if not ref:
             raise InvalidArgument("say which image to pull: {\"image\": \"NAME:TAG\"}", status=400)
         engine = await self.engine()
+        relay = self.take_slot(f"a pull of {ref}")
         self.set_header("Content-Type", "application/x-ndjson")
-        await self.flush()  # the headers go now: APIHandler.finish() would label the body JSON
-        loop = asyncio.get_running_loop()
-
-        def progress(event):
-            line = json.dumps({"id": event.id, "status": event.status, "current": event.current,
-                               "total": event.total}) + "\n"
-            loop.call_soon_threadsafe(lambda: (self.write(line), self.flush()))
-
         try:
-            image = await self.call(engine.images.pull, ref, on_progress=progress)
-            self.finish(json.dumps({"done": True, "image": image_json(image)}) + "\n")
-        except ContainersError as exc:
-            self.finish(json.dumps({"error": {"kind": exc.kind, "message": str(exc)}}) + "\n")
+            await self.flush()  # the headers go now: APIHandler.finish() would label the body JSON
+        except BaseException:
+            self.state.streams.release()
+            raise
+
+        def work(emit):
+            def progress(event):
+                emit(json.dumps({"id": event.id, "status": event.status, "current": event.current,
+                                 "total": event.total}) + "\n")
+            try:
+                image = engine.images.pull(ref, on_progress=progress)
+            except ContainersError as exc:
+                emit(json.dumps({"error": {"kind": exc.kind, "message": _one_line(str(exc))}}) + "\n")
+                return
+            emit(json.dumps({"done": True, "image": image_json(image)}) + "\n")
+        await relay.run(work)
 
 
 class StacksHandler(Handler):
     @tornado.web.authenticated
+    @authorized
     async def get(self):
         self.state.policy.check_action("list")
         engine = await self.engine()
@@ -310,11 +425,13 @@ class StacksActionHandler(Handler):
     """POST stacks/up {"path"} (a compose file under the server's root) and stacks/down {"project"}."""
 
     @tornado.web.authenticated
+    @authorized
     async def post(self, action: str):
         from ..compose import Stack, load_project
 
         self.state.policy.check_action("compose")
         data = self.body()
+        _check_types(data, {"path": (str,), "project": (str,)})
         engine = await self.engine()
         if action == "down":
             if not data.get("project"):
@@ -333,7 +450,7 @@ class StacksActionHandler(Handler):
             raise InvalidArgument("say which compose file: {\"path\": \"dir/compose.yaml\"}", status=400)
         root = os.path.realpath(self.settings["server_root_dir"])
         path = os.path.realpath(os.path.join(root, relative))
-        if not path.startswith(root + os.sep):
+        if path == root or os.path.commonpath([root, path]) != root:  # a root of "/" holds every path
             raise InvalidArgument(f"{relative} is outside the server's root directory", status=400)
         if not os.path.isfile(path):
             raise NotFound(f"no compose file at {relative}", status=404)
@@ -341,15 +458,15 @@ class StacksActionHandler(Handler):
 
 
 class StatsHandler(Handler):
-    """GET stats: one row per running container, with the docker CLI's figures."""
+    """GET stats: one row per running container, with the docker CLI's figures, from the engine's
+    shared sampler (started on the first request, stopped when nobody asked for ``State.stats_idle`` s)."""
 
     @tornado.web.authenticated
+    @authorized
     async def get(self):
-        from ..stats import snapshot
-
         self.state.policy.check_action("list")
         engine = await self.engine()
-        frame = await self.call(snapshot, engine)
+        frame = await self.call(self.state.stats(engine).latest)
         self.reply(frame.to_dict(orient="records"))
 
 
