@@ -26,13 +26,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import requests
-
 from _common import IMAGE, running_containers
+
 from jupyter_containers.engine import Engine
 
-LOGS = int(os.environ.get("BENCH_LOGS", 64))
-PULLS = int(os.environ.get("BENCH_PULLS", 4))
-REQUESTS = int(os.environ.get("BENCH_REQUESTS", 200))
+LOGS = int(os.environ.get("BENCH_LOGS", "64"))
+PULLS = int(os.environ.get("BENCH_PULLS", "4"))
+REQUESTS = int(os.environ.get("BENCH_REQUESTS", "200"))
 TARGET_MS = 100.0
 POOL = 8  # the server's pool for short calls
 
@@ -55,9 +55,8 @@ def wait_until(condition, timeout: float, what: str):
 @contextmanager
 def jupyter_server():
     """A ``jupyter server`` on 127.0.0.1 with a token; (url, token, pid)."""
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, open(Path(tmp) / "server.log", "wb") as log:
         port, token = free_port(), uuid.uuid4().hex
-        log = open(Path(tmp) / "server.log", "wb")
         process = subprocess.Popen(
             [sys.executable, "-m", "jupyter", "server", "--no-browser", "--allow-root", f"--port={port}",
              "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tmp}"],
@@ -77,7 +76,6 @@ def jupyter_server():
         finally:
             process.terminate()
             process.wait(timeout=15)
-            log.close()
 
 
 @contextmanager
