@@ -89,3 +89,11 @@ async def test_a_pull_whose_client_goes_away_ends(api, open_stream, engine, regi
     finally:
         if engine.images.exists(ref):
             engine.images.remove(ref, force=True)
+
+
+@pytest.mark.parametrize("jp_server_config", [
+    {"ServerApp": {"jpserver_extensions": {"jupyter_containers.server": True}},
+     "ContainersAPI": {"max_streams": 2, "stats_idle": 5.0}}])
+async def test_the_limits_are_configurable(jp_serverapp, jp_server_config):
+    state = jp_serverapp.web_app.settings["jupyter_containers"]
+    assert state.streams.limit == 2 and state.stats_idle == 5.0
