@@ -353,6 +353,14 @@ async def test_concurrent_requests_make_one_engine_client_and_close_the_old(api,
     assert gone.closed
 
 
+async def eventually(condition, api, message: str, timeout: float = 15.0) -> None:
+    """Ask ``GET stats`` (as the sidebar does) until ``condition(names)`` holds, up to ``timeout`` s."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition({r["name"] for r in await api("GET", "stats")}):
+        assert asyncio.get_running_loop().time() < deadline, f"timed out after {timeout} s waiting for {message}"
+        await asyncio.sleep(0.1)  # the polling interval, as wait_for's
+
+
 def stats_threads() -> set[int]:
     return {(t.ident, t.name) for t in threading.enumerate() if t.name.startswith("stats-") and t.is_alive()}
 
@@ -369,15 +377,9 @@ async def test_stats_come_from_one_shared_sampler(api, jp_serverapp, engine, nam
         assert name in {r["name"] for r in await api("GET", "stats")}
         assert stats_threads() == following
     engine.containers.run(BUSYBOX, "sleep 300", name=f"{name}-2")  # a container that starts later is followed
-    deadline = asyncio.get_running_loop().time() + 15
-    while f"{name}-2" not in {r["name"] for r in await api("GET", "stats")}:
-        assert asyncio.get_running_loop().time() < deadline, "the new container never showed in /stats"
-        await asyncio.sleep(0.2)
+    await eventually(lambda names: f"{name}-2" in names, api, "the new container in /stats")
     engine.containers.stop(name, timeout=0)  # a stopped one leaves
-    deadline = asyncio.get_running_loop().time() + 15
-    while name in {r["name"] for r in await api("GET", "stats")}:
-        assert asyncio.get_running_loop().time() < deadline, "the stopped container stayed in /stats"
-        await asyncio.sleep(0.2)
+    await eventually(lambda names: name not in names, api, "the stopped container to leave /stats")
     try:
         await asyncio.to_thread(wait_for, lambda: not stats_threads(), 15, 0.05, "the idle sampler to stop")
     except AssertionError as exc:
@@ -387,7 +389,7 @@ async def test_stats_come_from_one_shared_sampler(api, jp_serverapp, engine, nam
 @pytest.mark.parametrize("jp_root_dir", ["/"], indirect=True)
 async def test_compose_up_with_the_server_root_at_slash(api, engine, tmp_path, name):
     (tmp_path / name).mkdir()
-    (tmp_path / name / "compose.yaml").write_text(COMPOSE)
+    (tmp_path / name / "compose.yaml").write_text(COMPOSE + "    stop_grace_period: 0s\n")
     relative = str(tmp_path / name / "compose.yaml").lstrip("/")
     assert await api("POST", "stacks", "up", body={"path": relative}) == {"project": name, "services": ["web"]}
     assert engine.containers.get(f"{name}-web-1").state == "running"

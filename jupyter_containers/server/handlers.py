@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -67,6 +68,7 @@ class State:
         self.stats_idle = stats_idle
         self._engine: Engine | None = None
         self._stats = None
+        self._failed: tuple[float, ContainersError] | None = None  # when and why discovery last failed
         self._lock = threading.Lock()
 
     def engine(self) -> Engine:
@@ -78,7 +80,15 @@ class State:
         with self._lock:
             if self._engine is not current and self._engine is not None:
                 return self._engine  # another request replaced it meanwhile
-            fresh = Engine.connect(self.engine_url)
+            failed = self._failed
+            if failed is not None and time.monotonic() - failed[0] < 1.0:
+                raise failed[1]  # requests queued behind a failed discovery do not each wait for their own
+            try:
+                fresh = Engine.connect(self.engine_url)
+            except ContainersError as exc:
+                self._failed = (time.monotonic(), exc)
+                raise
+            self._failed = None
             old, self._engine = self._engine, fresh
             stats, self._stats = self._stats, None
         if stats is not None:
@@ -327,13 +337,16 @@ class LogsHandler(Streaming):
             self.finish()
             return
         relay = self.take_slot(f"the logs of {ref}")
+        stream = None
         try:  # opening is short (inspect, then the response's headers); errors are still JSON
             stream = await self.call(engine.containers.follow_logs, ref, tail=tail, timestamps=timestamps)
+            relay.on_gone(stream.close)
+            await self.flush()
         except BaseException:
+            if stream is not None:
+                stream.close()
             self.state.streams.release()
             raise
-        relay.on_gone(stream.close)
-        await self.flush()
 
         def work(emit):
             with stream:

@@ -118,7 +118,11 @@ class Relay:
                 self.slots.release()
                 put(done)
 
-        self.slots.start(body)
+        try:
+            self.slots.start(body)
+        except BaseException:  # no thread to be had: the slot goes back
+            self.slots.release()
+            raise
         while (item := await queue.get()) is not done:
             if self.gone:
                 continue  # drain until the thread ends
