@@ -97,3 +97,9 @@ async def test_a_pull_whose_client_goes_away_ends(api, open_stream, engine, regi
 async def test_the_limits_are_configurable(jp_serverapp, jp_server_config):
     state = jp_serverapp.web_app.settings["jupyter_containers"]
     assert state.streams.limit == 2 and state.stats_idle == 5.0
+
+
+async def test_a_chatty_followed_log_arrives_whole_and_in_order(api, engine, name):
+    engine.containers.run(BUSYBOX, ["seq", "1", "20000"], name=name)
+    text = await asyncio.wait_for(api("GET", "containers", name, "logs", follow="1", tail="all"), 30)
+    assert text == "".join(f"{i}\n" for i in range(1, 20001))

@@ -123,10 +123,17 @@ class Relay:
         except BaseException:  # no thread to be had: the slot goes back
             self.slots.release()
             raise
-        while (item := await queue.get()) is not done:
-            if self.gone:
+        ended = False
+        while not ended:
+            items = [await queue.get()]
+            while not queue.empty() and len(items) < 1000:  # a burst goes out in one write
+                items.append(queue.get_nowait())
+            if done in items:
+                ended = True
+                items = items[:items.index(done)]
+            if self.gone or not items:
                 continue  # drain until the thread ends
-            self.handler.write(item)
+            self.handler.write("".join(items))
             try:
                 await self.handler.flush()
             except Exception:  # noqa: BLE001 - StreamClosedError: the client went away
