@@ -297,8 +297,14 @@ def test_stop_spares_a_tail_of_the_log_and_a_sibling_directory(second_engine):
 
 
 def test_a_daemon_started_before_the_start_record_is_still_ours(second_engine):
-    private, _ = second_engine
+    private, engine = second_engine
     daemon = private.pid
+    record = private.startfile.read_text()
+    # a record that does not match the process (another start time): not ours, nothing touched
+    private.startfile.write_text(json.dumps({**json.loads(record), "start_time": 1}))
+    assert private.pid is None and private.stop() is False
+    assert _pid_alive(daemon) and engine.ping() and private.socket.exists()
+    private.startfile.write_text(record)
     private.startfile.unlink()  # as for the engine started by an older version
     assert private.pid == daemon  # recognised by its own command line naming our pidfile
     assert private.stop() is True and not _pid_alive(daemon)

@@ -14,10 +14,18 @@ import socket
 import threading
 
 import pytest
+from conftest import (
+    BUSYBOX,
+    RUN_ID,
+    TEST_LABEL,
+    build_busybox,
+    free_port,
+    usage_error,
+    wait_for,
+)
 
-from conftest import BUSYBOX, RUN_ID, TEST_LABEL, build_busybox, free_port, usage_error, wait_for
 from jupyter_containers.engine import EngineUnavailable, ImageNotFound, PullError
-from jupyter_containers.engine.streams import Stream, json_lines
+from jupyter_containers.engine.streams import Stream, json_lines, multiplexed_lines
 
 
 def _read_in_thread(stream):
@@ -119,3 +127,18 @@ def test_run_of_an_image_the_registry_does_not_have(engine, registry, ip, name):
                               f"{registry} has no jc-test/nothing-{RUN_ID}:latest")
     assert usage_error(ip, f"%container run {ref}").startswith(f"container run: image {ref} is not here")
     assert _mine(engine) == before
+
+
+def test_a_read_timeout_is_engine_timeout_not_the_end(engine, busybox, name):
+    from jupyter_containers.engine.errors import EngineTimeout
+
+    engine.containers.run(BUSYBOX, ["sleep", "300"], name=name, network="none")  # says nothing
+    api = engine.api
+    response = api._get(api._url("/containers/{0}/logs", name), params={"stdout": 1, "follow": 1},
+                        stream=True, timeout=1)
+    api._raise_for_status(response)
+    stream = Stream(multiplexed_lines(response.raw, False), response, operation=f"logs {name}", url=engine.url)
+    with pytest.raises(EngineTimeout) as err:
+        next(stream)
+    assert str(err.value).startswith(f"the engine at {engine.url} sent nothing on the logs {name} stream")
+    assert err.value.operation == f"logs {name}" and stream.closed
