@@ -24,7 +24,13 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
-from ..engine import ContainersError, Engine, InvalidArgument, NotFound
+from ..engine import (
+    ContainersError,
+    Engine,
+    EngineUnavailable,
+    InvalidArgument,
+    NotFound,
+)
 from ..engine.records import Container, Image
 from ..policy import ContainersPolicy
 from .streams import Relay, StreamSlots
@@ -70,12 +76,18 @@ class State:
         self._stats = None
         self._failed: tuple[float, ContainersError] | None = None  # when and why discovery last failed
         self._lock = threading.Lock()
+        self.recheck = 2.0  # seconds a successful ping (or connect) vouches for the client
+        self._alive: tuple[Engine | None, float] = (None, 0.0)
 
     def engine(self) -> Engine:
         """The engine client; when it stops answering, one new client replaces it (under a lock,
         so concurrent requests make one) and the old one is closed."""
+        current = self.checked()
+        if current is not None:
+            return current
         current = self._engine
         if current is not None and current.ping(timeout=1):
+            self._alive = (current, time.monotonic())
             return current
         with self._lock:
             if self._engine is not current and self._engine is not None:
@@ -89,6 +101,7 @@ class State:
                 self._failed = (time.monotonic(), exc)
                 raise
             self._failed = None
+            self._alive = (fresh, time.monotonic())
             old, self._engine = self._engine, fresh
             stats, self._stats = self._stats, None
         if stats is not None:
@@ -96,6 +109,17 @@ class State:
         if old is not None:
             old.close()  # its idle connections; streams still reading from it keep theirs until they end
         return fresh
+
+    def checked(self) -> Engine | None:
+        """The engine client if it answered within the last ``recheck`` seconds (no ping needed)."""
+        engine, when = self._alive
+        if engine is not None and engine is self._engine and time.monotonic() - when < self.recheck:
+            return engine
+        return None
+
+    def suspect(self) -> None:
+        """A call found the engine unavailable: the next request pings it again."""
+        self._alive = (None, 0.0)
 
     def stats(self, engine: Engine):
         """The shared stats sampler of ``engine`` (made on first use)."""
@@ -134,10 +158,15 @@ class Handler(APIHandler):
 
     async def call(self, fn: Callable[..., Any], *args, **kwargs) -> Any:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.state.pool, lambda: fn(*args, **kwargs))
+        try:
+            return await loop.run_in_executor(self.state.pool, lambda: fn(*args, **kwargs))
+        except EngineUnavailable:
+            self.state.suspect()
+            raise
 
     async def engine(self) -> Engine:
-        return await self.call(self.state.engine)
+        """The engine client: at once when it answered lately, else pinged (or replaced) in the pool."""
+        return self.state.checked() or await self.call(self.state.engine)
 
     def reply(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
