@@ -125,12 +125,14 @@ class State:
         """The shared stats sampler of ``engine`` (made on first use)."""
         from ..stats.shared import SharedStats
 
+        old = None
         with self._lock:
             if self._stats is None or self._stats.engine is not engine:
-                if self._stats is not None:
-                    self._stats.close()
-                self._stats = SharedStats(engine, idle=self.stats_idle)
-            return self._stats
+                old, self._stats = self._stats, SharedStats(engine, idle=self.stats_idle)
+            stats = self._stats
+        if old is not None:
+            old.close()  # joins its threads: not under the lock every request takes
+        return stats
 
     def close(self) -> None:
         with self._lock:
