@@ -210,6 +210,9 @@ class PrivateEngine:
                 "(apt-get install docker.io) or point DOCKER_HOST at an engine",
                 operation="engine up")
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        if self._clean_after_crash() is None:
+            raise EngineUnavailable(f"a dockerd we did not start runs in {self.state_dir}; stop it, or use "
+                                    "another --state-dir", operation="engine up")
         self.socket.unlink(missing_ok=True)
         self.startfile.unlink(missing_ok=True)
         bridge = None if self._sets_own_bridge() else self._ensure_bridge()
@@ -268,20 +271,37 @@ class PrivateEngine:
                     os.kill(pid, signal.SIGKILL)
                     deadline = time.monotonic() + 5
                 time.sleep(0.1)
+        leftovers = self._clean_after_crash()
+        if leftovers is None:
+            return pid is not None  # a daemon we did not start runs here: what it has is its own
+        self.socket.unlink(missing_ok=True)
+        self.startfile.unlink(missing_ok=True)
+        self.remove_bridge()  # made again, with the same name and subnet, at the next start
+        return pid is not None or bool(leftovers)
+
+    def _clean_after_crash(self) -> list[int] | None:
+        """Kill what a dead daemon of ours left running (containerd, shims: a new dockerd cannot start
+        its containerd while the old one holds the state directory) and unmount what it left mounted.
+        The pids killed; None, touching nothing, when a dockerd we did not start runs here."""
         leftovers = self._leftovers()
         if any(os.path.basename(_exe(other) or "") == "dockerd" for other in leftovers):
-            return pid is not None  # a daemon we did not start runs here: what it has is its own
+            return None
         for other in leftovers:
             try:
                 os.kill(other, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        for other in leftovers:
+            deadline = time.monotonic() + 10
+            while _pid_alive(other) and time.monotonic() < deadline:
+                time.sleep(0.05)
         for mount in self._mounts():
             subprocess.run(["umount", "-l", mount], capture_output=True, check=False)
-        self.socket.unlink(missing_ok=True)
-        self.startfile.unlink(missing_ok=True)
-        self.remove_bridge()  # made again, with the same name and subnet, at the next start
-        return pid is not None or bool(leftovers)
+        # the exec-root is runtime state of a daemon that is gone: dockerd would wait for the containerd
+        # its pidfile names (a killed one can stay a zombie where PID 1 reaps nothing), and containerd
+        # would find the old tasks' bundles in its way ("failed to start shim: ... file exists")
+        shutil.rmtree(self.state_dir / "exec", ignore_errors=True)
+        return leftovers
 
     def _leftovers(self) -> list[int]:
         """Our daemons' processes still alive: containerd, shims or dockerd (by executable)
