@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 import uuid
 
@@ -105,12 +106,14 @@ class ContainerMagics(Magics, Configurable):
         return run_command(container_commands, self, line, cell)
 
 
-def passwords(words: list[str]) -> list[str]:
-    """What follows ``-p``/``--password`` on a line (``-p`` is a password for login, a port elsewhere:
-    redacting a port in an error message costs nothing)."""
+def passwords(words: list[str], parser) -> list[str]:
+    """What follows ``--password``, and ``-p`` where it is not the command's own flag for something
+    else (a published port for run, a project for compose): never to be echoed or kept."""
+    own = {flag: action.dest for action in parser._actions for flag in action.option_strings}
+    flags = {"--password"} | ({"-p"} if own.get("-p", "password") == "password" else set())
     found = []
     for before, word in zip(["", *words], words):
-        if before in ("-p", "--password"):
+        if before in flags:
             found.append(word)
         elif word.startswith("--password="):
             found.append(word.partition("=")[2])
@@ -118,8 +121,8 @@ def passwords(words: list[str]) -> list[str]:
 
 
 def redact(text: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, "***")
+    for secret in secrets:  # whole words only: a secret "x" leaves "exec" alone
+        text = re.sub(rf"(?<![\w-]){re.escape(secret)}(?![\w-])", "***", text)
     return text
 
 
@@ -158,11 +161,12 @@ def run_command(registry: Registry, magics, line: str, cell: str | None):
     command, rest = registry.find(words)
     if cell is not None and not command.cell:
         raise UsageError(f"{registry.prefix} {command.name}: takes no cell body; use %{registry.prefix}")
-    secrets = passwords(rest)
+    parser = command.parser(registry.prefix)
+    secrets = passwords(rest, parser)
     if secrets:
         scrub_history(magics.shell, secrets)
     try:
-        args = command.parser(registry.prefix).parse_args(rest)
+        args = parser.parse_args(rest)
     except HelpShown:
         return None
     except UsageError as exc:  # argparse names what it did not expect: never a password
