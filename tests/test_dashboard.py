@@ -3,7 +3,9 @@ the engine, and the table follows within 2 s from the engine's events."""
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import sys
 import threading
 
@@ -151,7 +153,9 @@ def test_logs_follow_and_stop_inspect_and_stats(engine, dash, name):
     assert not chart.running and dash.containers.detail.layout.display == "none"
 
 
-def test_engine_gone_shows_the_banner_and_recovers(second_engine, thread_errors, capfd):
+@pytest.mark.parametrize("gone", ["stopped", "killed"])
+def test_engine_gone_shows_the_banner_and_recovers(second_engine, thread_errors, capfd, gone):
+    """The engine stopped, or SIGKILLed in the middle of the dashboard's streams and refreshes."""
     private, other = second_engine
     build_busybox(other)
     c = other.containers.run(BUSYBOX, "sleep 3600", network="none", init=True)
@@ -160,7 +164,10 @@ def test_engine_gone_shows_the_banner_and_recovers(second_engine, thread_errors,
         table = dash.containers.table
         wait_for(lambda: state_shown(table, c.id, "running"), FOLLOWS)
         assert dash.banner.layout.display == "none"
-        private.stop()
+        if gone == "killed":
+            os.kill(private.pid, signal.SIGKILL)
+        else:
+            private.stop()
         wait_for(lambda: dash.banner.layout.display == "block", 10, message="the banner")
         assert BANNER in dash.banner.value and not dash.reachable
         tick(table, c.id)
