@@ -1,5 +1,5 @@
-"""Faults that lose nothing: the engine SIGKILLed in the middle of a compose up or a followed
-log, the registry killed in the middle of a push. Each ends with one line, nothing hangs, and
+"""Faults that lose nothing: the engine SIGKILLed in the middle of a compose up, a followed
+log or a pull, the registry killed in the middle of a push. Each ends with one line, nothing hangs, and
 doing it again once the part is back converges (nothing duplicated) or succeeds."""
 
 from __future__ import annotations
@@ -8,7 +8,9 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -173,3 +175,77 @@ def test_registry_killed_during_a_push_is_one_line_and_the_retry_succeeds(engine
         assert any(d.startswith(f"{address}/jc-test/{name}@sha256:") for d in engine.images.get(ref).digests)
     finally:
         engine.images.remove(ref, force=True)
+
+
+def registry_image(engine: Engine, tag: str) -> None:
+    """Debian's docker-registry in an image FROM scratch with the C library it links against (from
+    ldd), so that a registry can run as a container of an isolated engine."""
+    binary = shutil.which("docker-registry")
+    if binary is None:
+        pytest.fail("docker-registry is not installed; `make test` installs it")
+    linked = subprocess.run(["ldd", binary], capture_output=True, text=True, check=True).stdout
+    libraries = [part for line in linked.splitlines() for part in line.split() if part.startswith("/")]
+    with tempfile.TemporaryDirectory() as context:
+        copies = []
+        for path in [binary, *libraries]:
+            target = Path(context) / path.lstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, target)
+            copies.append(f"COPY {path.lstrip('/')} {path}")
+        (Path(context) / "config.yml").write_text(
+            "version: 0.1\nlog: {level: error}\nstorage: {filesystem: {rootdirectory: /var/lib/registry}}\n"
+            "http: {addr: 0.0.0.0:5000}\n")
+        dockerfile = "\n".join(["FROM scratch", *copies, "COPY config.yml /config.yml",
+                                f'ENTRYPOINT ["{binary}", "serve", "/config.yml"]']) + "\n"
+        engine.images.build(context, dockerfile=dockerfile, tag=tag)
+
+
+def loopback_up(private) -> None:
+    """The isolated engine's network namespace starts with ``lo`` down: its 127.0.0.1 must answer."""
+    subprocess.run(["nsenter", f"--net=/proc/{private.pid}/ns/net", "ip", "link", "set", "lo", "up"], check=True)
+
+
+def test_engine_killed_during_a_pull_then_the_pull_succeeds(second_engine, name):
+    """The isolated engine (which cannot reach the host's loopback) runs a registry as a container,
+    pushes an image to it, forgets it, and is SIGKILLed in the middle of pulling it back."""
+    private, engine = second_engine
+    loopback_up(private)
+    build_busybox(engine)
+    registry_image(engine, f"{name}-registry:1")
+    engine.networks.create(f"{name}-net")
+    port = free_port()
+    engine.containers.run(f"{name}-registry:1", name=f"{name}-registry", restart="always", network=f"{name}-net",
+                          ports=[f"127.0.0.1:{port}:5000"])
+    ref = f"127.0.0.1:{port}/jc-test/{name}:big"
+    engine.images.build(dockerfile=f"FROM {BUSYBOX}\nRUN head -c 16000000 /dev/urandom > /blob\n", tag=ref)
+    wait_for(lambda: attempt(engine.images.push, ref), timeout=30, message="the registry to take the push")
+    engine.images.remove(ref, force=True)
+    killed = []
+
+    def on_progress(event):  # kill the engine once the layer is on its way
+        if event.status == "Downloading" and not killed:
+            os.kill(private.pid, signal.SIGKILL)
+            killed.append(event)
+
+    with pytest.raises(ContainersError) as caught:
+        engine.images.pull(ref, on_progress=on_progress)
+    assert killed, "the pull ended before the engine could be killed"
+    assert "\n" not in str(caught.value).strip()
+
+    private.start()
+    loopback_up(private)
+    again = Engine.connect(private.url)
+    try:  # its port could not be bound while the new namespace's lo was down: start it again
+        again.containers.restart(f"{name}-registry", timeout=1)
+        wait_for(lambda: attempt(again.images.pull, ref), timeout=60, message="the pull to succeed again")
+        assert again.images.exists(ref) and again.images.get(ref).digests
+    finally:
+        again.close()
+
+
+def attempt(call, *args):
+    """``call(*args)``, or None when it fails with one of our errors (for wait_for)."""
+    try:
+        return call(*args)
+    except ContainersError:
+        return None

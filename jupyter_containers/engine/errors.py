@@ -121,8 +121,11 @@ def unavailable(url: str, exc: BaseException | None = None) -> EngineUnavailable
 def translated(operation: str, target_kind: str | None = None,
                target: str | None = None, url: str = "the engine") -> Iterator[None]:
     """Turn docker-py and transport errors inside the block into ours."""
+    import http.client
+
     import docker.errors
     import requests.exceptions
+    import urllib3.exceptions
 
     try:
         yield
@@ -132,8 +135,9 @@ def translated(operation: str, target_kind: str | None = None,
         raise from_api_error(exc, operation, target_kind, target) from None
     except docker.errors.DockerException as exc:
         raise InvalidArgument(one_line(exc), operation=operation, target=target) from None
-    except (requests.exceptions.ConnectionError, ConnectionError) as exc:
-        raise unavailable(url, exc) from None
+    except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError, ConnectionError,
+            http.client.HTTPException, urllib3.exceptions.ProtocolError) as exc:
+        raise unavailable(url, exc) from None  # refused, or cut in the middle of an answer (a stream)
 
 
 class PolicyDenied(ContainersError):
