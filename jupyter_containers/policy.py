@@ -22,21 +22,29 @@ from traitlets.config import Configurable
 from .engine import PolicyDenied
 
 ACTIONS = {"list", "inspect", "logs", "run", "start", "stop", "restart", "pause", "unpause", "kill",
-           "remove", "exec", "pull", "push", "build", "remove-image", "compose"}
+           "remove", "exec", "pull", "push", "build", "remove-image", "compose", "tag", "login", "volume",
+           "network", "registry-delete"}
 
 
-# %container subcommands -> the action they need; the rest only read ("list")
+# %container subcommands -> the action they need; the ones not named only read ("list")
 COMMAND_ACTIONS = {"run": "run", "create": "run", "start": "start", "stop": "stop", "restart": "restart",
                    "kill": "kill", "pause": "pause", "unpause": "unpause", "rm": "remove", "prune": "remove",
-                   "logs": "logs", "exec": "exec", "pull": "pull", "push": "push", "build": "build",
-                   "rmi": "remove-image", "inspect": "inspect"}
+                   "rename": "run", "logs": "logs", "exec": "exec", "pull": "pull", "push": "push",
+                   "build": "build", "rmi": "remove-image", "inspect": "inspect", "top": "inspect",
+                   "tag": "tag", "login": "login", "logout": "login", "registry rm": "registry-delete",
+                   "volume create": "volume", "volume rm": "volume", "volume prune": "volume",
+                   "network create": "network", "network rm": "network", "network prune": "network"}
+# %compose subcommands -> what they need besides "compose"
+COMPOSE_ACTIONS = {"up": "run", "scale": "run", "down": "remove", "stop": "stop", "start": "start",
+                   "restart": "restart", "exec": "exec", "logs": "logs", "pull": "pull", "build": "build"}
 
 
-def action_of(prefix: str, command: str) -> str:
-    """The policy action a magic's subcommand needs (``compose ...`` needs "compose")."""
+def action_of(prefix: str, command: str) -> tuple[str, ...]:
+    """The policy actions a magic's subcommand needs: ``compose ...`` needs "compose" and what the verb
+    does (``compose exec`` is an exec), ``container volume create`` needs "volume"."""
     if prefix == "compose":
-        return "compose"
-    return COMMAND_ACTIONS.get(command) or COMMAND_ACTIONS.get(command.split()[-1]) or "list"
+        return ("compose", *((COMPOSE_ACTIONS[command],) if command in COMPOSE_ACTIONS else ()))
+    return (COMMAND_ACTIONS.get(command) or COMMAND_ACTIONS.get(command.split()[-1]) or "list",)
 
 
 class ContainersPolicy(Configurable):
@@ -83,20 +91,21 @@ class ContainersPolicy(Configurable):
     def _bind_paths(self):
         return [str(PurePosixPath(os.path.expanduser("~")))] if self._hub() else None
 
-    def check_action(self, action: str) -> None:
-        if action not in self.allowed_actions:
-            raise PolicyDenied(f"the {action!r} action is not allowed here (ContainersPolicy.allowed_actions)",
-                               status=403, operation=action)
+    def check_action(self, *actions: str) -> None:
+        for action in actions:
+            if action not in self.allowed_actions:
+                raise PolicyDenied(f"the {action!r} action is not allowed here (ContainersPolicy.allowed_actions)",
+                                   status=403, operation=action)
 
     def check_create(self, *, privileged: bool = False, network: str | None = None, pid_mode: str | None = None,
-                     cap_add=None, volumes=None, mounts=None, **_ignored) -> None:
+                     cap_add=None, volumes=None, mounts=None, networks=None, **_ignored) -> None:
         """Refuse a container the policy does not allow; the message names the rule."""
         self.check_action("run")
         refuse = lambda what, rule: PolicyDenied(  # noqa: E731
             f"{what} is not allowed here (ContainersPolicy.{rule} is off)", status=403, operation="run")
         if privileged and not self.allow_privileged:
             raise refuse("a privileged container", "allow_privileged")
-        if network == "host" and not self.allow_host_network:
+        if "host" in {network, *(networks or ())} and not self.allow_host_network:
             raise refuse("the host's network", "allow_host_network")
         if pid_mode == "host" and not self.allow_host_pid:
             raise refuse("the host's PID namespace", "allow_host_pid")
@@ -109,14 +118,33 @@ class ContainersPolicy(Configurable):
                     raise PolicyDenied(f"a bind mount of {source} is not allowed here; allowed under: {allowed} "
                                        "(ContainersPolicy.allowed_bind_paths)", status=403, operation="run")
 
+    def check_volume(self, driver: str | None = None, options: dict | None = None, name: str = "") -> None:
+        """Refuse a volume whose driver options mount a host path the bind rule would refuse
+        (``local`` with ``type: none, o: bind, device: /etc`` is a bind mount by another name)."""
+        options = options or {}
+        device = options.get("device")
+        if self.allowed_bind_paths is None or not device or options.get("type") == "tmpfs":
+            return
+        source = os.path.realpath(os.path.expanduser(str(device)))
+        if options.get("type") in (None, "", "none", "bind") or "bind" in str(options.get("o", "")).split(","):
+            if any(_under(source, root) for root in self.allowed_bind_paths):
+                return
+        allowed = ", ".join(self.allowed_bind_paths) or "nowhere"
+        raise PolicyDenied(f"volume {name + ' ' if name else ''}mounts {device} from the host (driver options); "
+                           f"allowed under: {allowed} (ContainersPolicy.allowed_bind_paths)",
+                           status=403, operation="volume")
+
     def check_project(self, project) -> None:
-        """Refuse a compose project with a service the policy would not let run (before anything is made)."""
+        """Refuse a compose project with a service or a volume the policy would not allow (before anything is made)."""
         self.check_action("compose")
         for service in project.services:
             try:
                 self.check_create(**project.create_options(service, 1))
             except PolicyDenied as exc:
                 raise PolicyDenied(f"service {service}: {exc}", status=403, operation="compose") from None
+        for key, spec in project.model.volumes.items():
+            if spec is not None and not spec.external:
+                self.check_volume(spec.driver, spec.driver_opts, project.volume_name(key))
 
 
 def _bind_sources(volumes, mounts=None) -> list[str]:

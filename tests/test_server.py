@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import threading
 from pathlib import Path
 
@@ -255,6 +256,37 @@ def test_hub_policy_refuses_compose_stacks_with_escapes(ip, kernel_policy, engin
         "compose ps: the 'compose' action is not allowed here (ContainersPolicy.allowed_actions)"
     assert not engine.containers.list(all=True, filters={"label": f"com.docker.compose.project={name}"})
     assert not engine.networks.list(filters={"label": f"com.docker.compose.project={name}"})
+
+
+def test_hub_policy_refuses_bind_mounts_by_another_name(ip, kernel_policy, engine, name):
+    """A named volume whose driver options bind a host path, and an external network named host."""
+    kernel_policy()
+    message = usage_error(ip, f"%container volume create {name} -o type=none -o o=bind -o device=/etc")
+    assert message == (f"container volume create: volume {name} mounts /etc from the host (driver options); "
+                       f"allowed under: {os.path.expanduser('~')} (ContainersPolicy.allowed_bind_paths)")
+    volume = "volumes:\n  data:\n    driver_opts: {type: none, o: bind, device: /etc}\n"
+    message = usage_error(ip, f"%%compose up -p {name}\n" + COMPOSE + "    volumes: [data:/data]\n" + volume)
+    assert "mounts /etc from the host" in message and "allowed_bind_paths" in message
+    network = "    networks: [outside]\nnetworks:\n  outside: {external: true, name: host}\n"
+    message = usage_error(ip, f"%%compose up -p {name}\n" + COMPOSE + network)
+    assert message == ("compose up: service web: the host's network is not allowed here "
+                       "(ContainersPolicy.allow_host_network is off)")
+    assert not [v for v in engine.volumes.list() if v.name in (name, f"{name}_data")]
+    assert not engine.containers.list(all=True, filters={"label": f"com.docker.compose.project={name}"})
+    home = os.path.expanduser("~")  # inside the allowed paths, the same volume is fine
+    ip.run_line_magic("container", f"volume create {name} -o type=none -o o=bind -o device={home}")
+    engine.volumes.remove(name)
+
+
+def test_every_verb_needs_its_own_action(ip, kernel_policy, name):
+    kernel_policy(profile="personal", allowed_actions={"list", "inspect", "compose"})
+    for line, action in [(f"%container tag {BUSYBOX} {name}:x", "tag"), ("%container login 127.0.0.1:1 -u a", "login"),
+                         (f"%container volume create {name}", "volume"), (f"%container network rm {name}", "network"),
+                         ("%container registry rm 127.0.0.1:1/x:1", "registry-delete"),
+                         (f"%compose exec -p {name} web ls", "exec"), (f"%compose logs -p {name}", "logs"),
+                         (f"%compose down -p {name}", "remove"), (f"%compose stop -p {name}", "stop")]:
+        assert f"the {action!r} action is not allowed here" in usage_error(ip, line), line
+    assert ip.run_line_magic("compose", f"ps -p {name}").empty  # reading a stack needs "compose" alone
 
 
 def test_allowed_actions_limit_the_magics(ip, kernel_policy, engine, name):

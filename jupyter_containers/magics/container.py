@@ -174,7 +174,7 @@ def run_command(registry: Registry, magics, line: str, cell: str | None):
     try:
         policy = getattr(magics, "policy", None)
         if policy is not None:
-            policy.check_action(action_of(registry.prefix, command.name))
+            policy.check_action(*action_of(registry.prefix, command.name))
         return command.run(Context(magics, cell), args)
     except ContainersError as exc:
         raise UsageError(f"{registry.prefix} {command.name}: {exc}") from None

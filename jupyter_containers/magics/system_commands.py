@@ -18,8 +18,9 @@ def volume_ls(ctx, args):
              arg("-d", "--driver", default="local"), arg("-l", "--label", action="append", default=[]),
              arg("-o", "--opt", action="append", default=[], metavar="KEY=VALUE"))
 def volume_create(ctx, args):
-    volume = ctx.engine.volumes.create(args.name, driver=args.driver, labels=args.label,
-                                       options=dict(o.partition("=")[::2] for o in args.opt))
+    options = dict(o.partition("=")[::2] for o in args.opt)
+    ctx.policy.check_volume(args.driver, options, args.name or "")
+    volume = ctx.engine.volumes.create(args.name, driver=args.driver, labels=args.label, options=options)
     return Text(volume.name)
 
 

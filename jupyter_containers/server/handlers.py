@@ -473,7 +473,7 @@ class StacksActionHandler(Handler):
     async def post(self, action: str):
         from ..compose import Stack, load_project
 
-        self.state.policy.check_action("compose")
+        self.state.policy.check_action("compose", "remove" if action == "down" else "run")
         data = self.body()
         _check_types(data, {"path": (str,), "project": (str,)})
         engine = await self.engine()
