@@ -44,9 +44,9 @@ class Lab:
         return f"{self.url}/lab/tree/{path}?token={self.token}&reset"
 
 
-def start_lab(root: Path, env: dict[str, str] | None = None):
-    """``jupyter lab`` on 127.0.0.1 serving ``root``, with a token and ``env`` added to its environment
-    (its kernels inherit it); yields a ``Lab``, stops it afterwards."""
+def start_lab(root: Path, env: dict[str, str] | None = None, args: list[str] = ()):
+    """``jupyter lab`` on 127.0.0.1 serving ``root``, with a token, ``env`` added to its environment
+    (its kernels inherit it) and ``args`` to its command line; yields a ``Lab``, stops it afterwards."""
     port, token = free_port(), uuid.uuid4().hex
     config = root.parent / f"lab-config-{port}"
     (config / "labconfig").mkdir(parents=True, exist_ok=True)
@@ -56,7 +56,7 @@ def start_lab(root: Path, env: dict[str, str] | None = None):
     process = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", f"--port={port}",
          "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-         "--LabApp.news_url=", "--LabApp.expose_app_in_browser=True"],
+         "--LabApp.news_url=", "--LabApp.expose_app_in_browser=True", *args],
         stdout=log, stderr=subprocess.STDOUT, cwd=root,
         env={**os.environ, **(env or {}), "JUPYTER_CONFIG_DIR": str(config)})
     lab = Lab(root, port, token)

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from conftest import BUSYBOX, RUN_ID, TEST_LABEL, wait_for
-from lab import ARTIFACTS, browser, command, jp_asyncio_loop, lab_server, open_lab, page  # noqa: F401
+from lab import ARTIFACTS, browser, command, jp_asyncio_loop, lab_server, open_lab, page, start_lab  # noqa: F401
 from test_ui_sidebar import menu_item, open_sidebar, row
 
 pytestmark = pytest.mark.usefixtures("busybox")
@@ -179,6 +179,22 @@ def test_terminal_runs_inside_the_container(engine, lab_server, page, name):  # 
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "terminal-in-container.png"))
     page.evaluate("() => window.jupyterapp.serviceManager.terminals.shutdownAll()")
+
+
+def test_terminal_follows_the_allowed_actions(engine, tmp_path_factory, page, name):  # noqa: F811
+    """With "exec" not allowed, Open Terminal in Container says so and types nothing anywhere."""
+    box = engine.containers.run(BUSYBOX, "sleep 600", name=name)
+    policy = [f"--ContainersPolicy.allowed_actions={action}" for action in ("list", "inspect", "logs")]
+    for lab in start_lab(tmp_path_factory.mktemp("no-exec"), args=policy):
+        sidebar = open_sidebar(page, lab)
+        sidebar.locator(".jp-ContainersSidebar-filter").fill(name)
+        box_row = row(page, box.id)
+        box_row.wait_for(timeout=20_000)
+        box_row.click(button="right")
+        menu_item(page, "Open Terminal in Container").click()
+        page.locator(".jp-Notification-Toast-error, .Toastify__toast--error",
+                     has_text="the 'exec' action is not allowed here").wait_for(timeout=20_000)
+        assert page.locator(".jp-Terminal").count() == 0
 
 
 def test_command_palette_lists_the_containers_commands(lab_server, page):  # noqa: F811

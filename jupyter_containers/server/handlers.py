@@ -262,7 +262,8 @@ class EngineHandler(Handler):
                     "api_version": engine.api.api_version, "os": info.get("OperatingSystem"),
                     "containers": {"running": info.get("ContainersRunning"), "paused": info.get("ContainersPaused"),
                                    "stopped": info.get("ContainersStopped")}, "images": info.get("Images"),
-                    "replay": getattr(engine, "replay", None), "name": info.get("Name")})
+                    "replay": getattr(engine, "replay", None), "name": info.get("Name"),
+                    "allowed_actions": sorted(self.state.policy.allowed_actions)})
 
 
 class EngineInfoHandler(Handler):

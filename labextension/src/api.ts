@@ -63,6 +63,8 @@ export interface IEngine {
   /** 'replay' when the engine is a replay of a recorded session (Binder), 'recording' under the recorder. */
   replay: 'replay' | 'recording' | null;
   name: string;
+  /** ContainersPolicy.allowed_actions: what this server lets the panel do. */
+  allowed_actions: string[];
 }
 
 /** An answer other than 2xx: the server's {kind, message}. */

@@ -193,7 +193,12 @@ const plugin: JupyterFrontEndPlugin<ContainersSidebar> = {
     const openTerminal = async (c: IContainer) => {
       let url: string;
       try {
-        url = (await sidebar.engine()).url;
+        const engine = await sidebar.engine();
+        if (!engine.allowed_actions.includes('exec')) {
+          // the terminal runs `docker exec`: the same rule as every other exec (a guard rail, see the README)
+          throw new Error("the 'exec' action is not allowed here (ContainersPolicy.allowed_actions)");
+        }
+        url = engine.url;
       } catch (error) {
         Notification.error(`terminal: ${errorMessage(error)}`, { autoClose: 8000 });
         return;
