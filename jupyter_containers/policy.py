@@ -57,6 +57,11 @@ class ContainersPolicy(Configurable):
     allow_host_network = Bool(config=True, help="May a container use the host's network?")
     allow_host_pid = Bool(config=True, help="May a container use the host's PID namespace?")
     allow_cap_add = Bool(config=True, help="May a container add Linux capabilities?")
+    allow_host_namespaces = Bool(config=True, help="May a container share the host's IPC, UTS, user or cgroup "
+                                                   "namespace (--ipc/--uts/--userns/--cgroupns host)?")
+    allow_devices = Bool(config=True, help="May a container be given host devices (--device)?")
+    allow_unconfined = Bool(config=True, help="May a container run without seccomp, AppArmor or SELinux "
+                                              "confinement (--security-opt ...=unconfined, label=disable)?")
     allowed_bind_paths = List(Unicode(), allow_none=True, config=True,
                               help="Host paths under which bind mounts are allowed; None: anywhere")
 
@@ -87,6 +92,18 @@ class ContainersPolicy(Configurable):
     def _cap_add(self):
         return not self._hub()
 
+    @default("allow_host_namespaces")
+    def _host_namespaces(self):
+        return not self._hub()
+
+    @default("allow_devices")
+    def _devices(self):
+        return not self._hub()
+
+    @default("allow_unconfined")
+    def _unconfined(self):
+        return not self._hub()
+
     @default("allowed_bind_paths")
     def _bind_paths(self):
         return [str(PurePosixPath(os.path.expanduser("~")))] if self._hub() else None
@@ -98,7 +115,9 @@ class ContainersPolicy(Configurable):
                                    status=403, operation=action)
 
     def check_create(self, *, privileged: bool = False, network: str | None = None, pid_mode: str | None = None,
-                     cap_add=None, volumes=None, mounts=None, networks=None, **_ignored) -> None:
+                     cap_add=None, volumes=None, mounts=None, networks=None, ipc_mode: str | None = None,
+                     uts_mode: str | None = None, userns_mode: str | None = None, cgroupns: str | None = None,
+                     devices=None, security_opt=None, **_ignored) -> None:
         """Refuse a container the policy does not allow; the message names the rule."""
         self.check_action("run")
         refuse = lambda what, rule: PolicyDenied(  # noqa: E731
@@ -111,6 +130,14 @@ class ContainersPolicy(Configurable):
             raise refuse("the host's PID namespace", "allow_host_pid")
         if cap_add and not self.allow_cap_add:
             raise refuse("adding capabilities", "allow_cap_add")
+        shared = [flag for flag, mode in (("--ipc", ipc_mode), ("--uts", uts_mode), ("--userns", userns_mode),
+                                          ("--cgroupns", cgroupns)) if mode == "host"]
+        if shared and not self.allow_host_namespaces:
+            raise refuse(f"the host's namespaces ({', '.join(f + ' host' for f in shared)})", "allow_host_namespaces")
+        if devices and not self.allow_devices:
+            raise refuse("a host device", "allow_devices")
+        if any(_unconfined(opt) for opt in security_opt or ()) and not self.allow_unconfined:
+            raise refuse("a container without confinement (security-opt)", "allow_unconfined")
         if self.allowed_bind_paths is not None:
             for source in _bind_sources(volumes, mounts):
                 if not any(_under(source, root) for root in self.allowed_bind_paths):
@@ -156,6 +183,12 @@ def _bind_sources(volumes, mounts=None) -> list[str]:
         if len(parts) >= 2 and parts[0].startswith(("/", ".", "~")):
             sources.append(os.path.realpath(os.path.expanduser(parts[0])))
     return sources
+
+
+def _unconfined(option: str) -> bool:
+    """``seccomp=unconfined``, ``apparmor:unconfined``, ``label=disable``, ``systempaths=unconfined``..."""
+    value = str(option).replace(":", "=", 1).partition("=")[2]
+    return value in ("unconfined", "disable")
 
 
 def _under(path: str, root: str) -> bool:

@@ -13,7 +13,7 @@ import pytest
 from conftest import BUSYBOX, RUN_ID, TEST_LABEL, usage_error, wait_for
 from jupyter_server.auth import Authorizer
 
-from jupyter_containers.engine import Engine
+from jupyter_containers.engine import Engine, PolicyDenied
 from jupyter_containers.policy import ContainersPolicy
 
 pytestmark = pytest.mark.usefixtures("busybox")
@@ -300,7 +300,26 @@ def test_allowed_actions_limit_the_magics(ip, kernel_policy, engine, name):
 
 def test_default_policy_allows_what_the_cli_allows():
     policy = ContainersPolicy(profile="personal")
-    policy.check_create(privileged=True, network="host", volumes=["/:/host"], cap_add=["NET_ADMIN"])
+    policy.check_create(privileged=True, network="host", volumes=["/:/host"], cap_add=["NET_ADMIN"],
+                        ipc_mode="host", uts_mode="host", userns_mode="host", cgroupns="host",
+                        devices=["/dev/sda"], security_opt=["seccomp=unconfined"])
+    policy.check_volume("local", {"type": "none", "o": "bind", "device": "/etc"})
+
+
+@pytest.mark.parametrize("options, rule", [
+    ({"ipc_mode": "host"}, "allow_host_namespaces"), ({"uts_mode": "host"}, "allow_host_namespaces"),
+    ({"userns_mode": "host"}, "allow_host_namespaces"), ({"cgroupns": "host"}, "allow_host_namespaces"),
+    ({"pid_mode": "host"}, "allow_host_pid"), ({"devices": ["/dev/sda:/dev/sda"]}, "allow_devices"),
+    ({"security_opt": ["seccomp=unconfined"]}, "allow_unconfined"),
+    ({"security_opt": ["apparmor:unconfined"]}, "allow_unconfined"),
+    ({"security_opt": ["label=disable"]}, "allow_unconfined"),
+    ({"networks": {"host": ["web"]}}, "allow_host_network"),
+])
+def test_hub_policy_refuses_every_escape_by_name(monkeypatch, options, rule):
+    monkeypatch.setenv("JUPYTER_CONTAINERS_POLICY", "hub")
+    with pytest.raises(PolicyDenied, match=rf"ContainersPolicy\.{rule} is off"):
+        ContainersPolicy().check_create(**options)
+    ContainersPolicy().check_create(ipc_mode="private", security_opt=["no-new-privileges"], networks={"x": []})
 
 
 # -- hardening: authorization, errors, the engine client, shared stats, a root of "/" -------------------------
