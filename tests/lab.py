@@ -159,6 +159,13 @@ def jp_asyncio_loop():
     loop.close()
 
 
+@pytest.fixture
+def jp_server_cleanup():
+    """pytest-jupyter's per-test server clean-up, for a server these UI tests never start (they run
+    ``jupyter lab`` themselves): nothing to clean, and no loop of Playwright's to close."""
+    yield
+
+
 def use_theme(page, theme: str = "JupyterLab Dark", tries: int = 3) -> None:
     """Switch JupyterLab's theme and wait until it applies. On a loaded machine the new
     stylesheet's request can fail (JupyterLab then shows an error dialog): dismiss it and retry."""

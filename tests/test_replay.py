@@ -31,7 +31,7 @@ CLI = [sys.executable, "-m", "jupyter_containers.cli", "replay"]
 
 SESSION = '''
 """A small session, recorded against the real engine, then run again against its replay."""
-import sys, threading, time
+import sys, threading
 
 from jupyter_containers.engine import Engine
 from jupyter_containers.engine.registry_api import Registries
@@ -53,10 +53,12 @@ def show(title, frame):
     print(frame.to_csv(index=False, header=False), end="")
 
 
-events, seen = engine.system.events(filters={"container": [name, name + "-f"]}), []
+events, seen, both_gone = engine.system.events(filters={"container": [name, name + "-f"]}), [], threading.Event()
 def collect():
     for event in events:
         seen.append((event.name, event.action))
+        if sum(action == "destroy" for _, action in seen) >= 2:
+            both_gone.set()
 watcher = threading.Thread(target=collect, daemon=True)
 watcher.start()
 
@@ -89,9 +91,7 @@ engine.images.remove(image)
 engine.containers.remove(name, force=True)
 engine.containers.remove(f.name, force=True)
 show("ps end", engine.containers.frame(all=True, filters=mine))
-deadline = time.monotonic() + 10
-while sum(action == "destroy" for _, action in seen) < 2 and time.monotonic() < deadline:
-    time.sleep(0.05)
+both_gone.wait(10)
 events.close()
 say("events", *seen)
 '''

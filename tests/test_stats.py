@@ -130,7 +130,7 @@ def data_root_device(engine) -> str:
     """The block device under the engine's data root (the engine runs on this machine)."""
     root = engine.system.info()["DockerRootDir"]
     if not os.path.exists(root):
-        pytest.skip("the engine is not on this machine")
+        pytest.fail(f"the engine's data root {root} is not on this machine; `make test` runs the engine here")
     st = os.stat(root)
     uevent = open(f"/sys/dev/block/{os.major(st.st_dev)}:{os.minor(st.st_dev)}/uevent").read()
     return "/dev/" + dict(line.split("=", 1) for line in uevent.split())["DEVNAME"]

@@ -9,21 +9,10 @@ import re
 import pytest
 
 from conftest import BUSYBOX, RUN_ID, TEST_LABEL, free_port, wait_for
-from lab import ARTIFACTS, browser, command, lab_server, open_notebook, page, run_all_cells, use_theme  # noqa: F401
+from lab import (ARTIFACTS, browser, command, jp_asyncio_loop, jp_server_cleanup,  # noqa: F401
+                 lab_server, open_notebook, page, run_all_cells, use_theme)
 
 pytestmark = pytest.mark.usefixtures("busybox")
-
-
-# pytest-jupyter's autouse fixtures close "their" asyncio loop after each test, which is the
-# loop Playwright's sync API is running: these UI tests need neither.
-@pytest.fixture
-def jp_asyncio_loop():
-    yield None
-
-
-@pytest.fixture
-def jp_server_cleanup():
-    yield
 
 
 def row(page, name: str):  # noqa: F811

@@ -9,22 +9,11 @@ import urllib.parse
 import pytest
 
 from conftest import BUSYBOX, RUN_ID, TEST_LABEL
-from lab import ARTIFACTS, browser, lab_server, open_notebook, page, run_all_cells, use_theme  # noqa: F401
+from lab import (ARTIFACTS, browser, jp_asyncio_loop, jp_server_cleanup, lab_server,  # noqa: F401
+                 open_notebook, page, run_all_cells, use_theme)
 from test_diagram import STACK
 
 pytestmark = pytest.mark.usefixtures("busybox")
-
-
-# pytest-jupyter's autouse fixtures close "their" asyncio loop after each test, which is the
-# loop Playwright's sync API is running: these UI tests need neither.
-@pytest.fixture
-def jp_asyncio_loop():
-    yield None
-
-
-@pytest.fixture
-def jp_server_cleanup():
-    yield
 
 
 def test_the_diagram_is_drawn_in_jupyterlab(engine, ip, lab_server, page, name):  # noqa: F811

@@ -20,11 +20,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
+
+from conftest import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
@@ -117,11 +118,8 @@ def replay_server(recordings: Path = RECORDINGS):
     server = subprocess.Popen([str(BIN / "jupyter-containers"), "replay", "serve", "--socket", str(socket),
                                str(recordings)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 20
-        while not socket.exists() and server.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_for(lambda: socket.exists() or server.poll() is not None, timeout=20, message="the replay socket")
         if not socket.exists():
-            server.kill()
             raise RuntimeError(f"the replay server did not start: {server.communicate()[1][-2000:]}")
         yield f"unix://{socket}"
     finally:
