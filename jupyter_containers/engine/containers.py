@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 from . import errors, specs
 from .errors import Conflict, ContainersError, ImageNotFound, NotFound, PortInUse, PullError, RegistryAuthError
-from .records import Container, ExecResult, Port, _ports_from_inspect, _ports_from_list
+from .records import Container, Port, _ports_from_inspect, _ports_from_list
+from .container_files import ContainerFiles
+from .exec import ContainerExec
 from .streams import LogLine, Stream, multiplexed_lines
 
 if TYPE_CHECKING:
@@ -26,7 +28,7 @@ def _command(value: str | Sequence[str] | None) -> list[str] | None:
     return shlex.split(value)
 
 
-class Containers:
+class Containers(ContainerExec, ContainerFiles):
     def __init__(self, engine: "Engine"):
         self._engine = engine
         self._api = engine.api
@@ -338,44 +340,3 @@ class Containers:
             answer = self._api.prune_containers(filters=specs.parse_filters(filters))
         return {"deleted": answer.get("ContainersDeleted") or [],
                 "space_reclaimed": int(answer.get("SpaceReclaimed") or 0)}
-
-    # -- exec ------------------------------------------------------------------
-    def _exec_create(self, ref, cmd, env, workdir, user, tty) -> str:
-        with self._engine.translated("exec", "container", ref):
-            return self._api.exec_create(ref, _command(cmd), environment=specs.parse_env(env) or None,
-                                         workdir=workdir, user=user or "", tty=tty)["Id"]
-
-    def exec(self, ref: str, cmd: str | Sequence[str], *, env=None, workdir: str | None = None,
-             user: str | None = None, tty: bool = False) -> ExecResult:
-        """Run ``cmd`` in a running container; its exit code and output."""
-        exec_id = self._exec_create(ref, cmd, env, workdir, user, tty)
-        with self._engine.translated("exec", "container", ref):
-            out, err = self._api.exec_start(exec_id, tty=tty, demux=True)
-            code = self._api.exec_inspect(exec_id)["ExitCode"]
-        decode = lambda b: (b or b"").decode("utf-8", "replace")  # noqa: E731
-        return ExecResult(exit_code=code, output=decode(out), stderr=decode(err))
-
-    def exec_stream(self, ref: str, cmd: str | Sequence[str], *, env=None, workdir: str | None = None,
-                    user: str | None = None, tty: bool = False) -> "ExecStream":
-        """Run ``cmd`` and stream its output lines; ``.exit_code`` once it ends."""
-        exec_id = self._exec_create(ref, cmd, env, workdir, user, tty)
-        with self._engine.translated("exec", "container", ref):
-            response = self._api.post(self._api._url("/exec/{0}/start", exec_id),
-                                      json={"Tty": tty, "Detach": False}, stream=True, timeout=None)
-            self._api._raise_for_status(response)
-        return ExecStream(self, exec_id, multiplexed_lines(response.raw, tty), response,
-                          on_end=self._engine.ensure_alive, operation=f"exec {ref}", url=self._engine.url)
-
-    def exec_exit_code(self, exec_id: str) -> int | None:
-        with self._engine.translated("exec"):
-            return self._api.exec_inspect(exec_id)["ExitCode"]
-
-
-class ExecStream(Stream[LogLine]):
-    def __init__(self, containers: Containers, exec_id: str, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._containers, self.exec_id = containers, exec_id
-
-    @property
-    def exit_code(self) -> int | None:
-        return self._containers.exec_exit_code(self.exec_id)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 from . import specs
 from .errors import (BuildError, ContainersError, EngineUnavailable, ImageNotFound, NotFound, PullError, PushError,
                      RegistryAuthError, one_line)
+from .image_archives import ImageArchives
 from .records import SESSION_LABEL, Image
 from .streams import BuildLine, PullProgress
 
@@ -70,7 +71,7 @@ def _pull_failed(ref: str, exc: ContainersError) -> ContainersError:
     return _failed(ImageNotFound if exc.status == 404 else PullError, "pull", ref, why_not_pulled(ref, exc), exc.status)
 
 
-class Images:
+class Images(ImageArchives):
     def __init__(self, engine: "Engine"):
         self._engine = engine
         self._api = engine.api
