@@ -33,7 +33,10 @@ COMMAND_ACTIONS = {"run": "run", "create": "run", "start": "start", "stop": "sto
                    "build": "build", "rmi": "remove-image", "inspect": "inspect", "top": "inspect",
                    "tag": "tag", "login": "login", "logout": "login", "registry rm": "registry-delete",
                    "volume create": "volume", "volume rm": "volume", "volume prune": "volume",
-                   "network create": "network", "network rm": "network", "network prune": "network"}
+                   "network create": "network", "network rm": "network", "network prune": "network",
+                   "network connect": "network", "network disconnect": "network", "attach": "exec",
+                   "cp": "exec", "export": "exec", "diff": "inspect", "commit": "build", "import": "build",
+                   "load": "build", "save": "list", "update": "run", "checkpoint": "run"}
 # %compose subcommands -> what they need besides "compose"
 COMPOSE_ACTIONS = {"up": "run", "scale": "run", "down": "remove", "stop": "stop", "start": "start",
                    "restart": "restart", "exec": "exec", "logs": "logs", "pull": "pull", "build": "build"}
