@@ -148,6 +148,18 @@ class ContainersPolicy(Configurable):
                     raise PolicyDenied(f"a bind mount of {source} is not allowed here; allowed under: {allowed} "
                                        "(ContainersPolicy.allowed_bind_paths)", status=403, operation="run")
 
+    def check_spec(self, spec) -> None:
+        """Refuse a ContainerSpec the policy does not allow (``docker run`` flags, compose services)."""
+        self.check_create(privileged=bool(spec.privileged), networks=spec.networks(), pid_mode=spec.pid_mode,
+                          cap_add=spec.cap_add, ipc_mode=spec.ipc_mode, uts_mode=spec.uts_mode,
+                          userns_mode=spec.userns_mode, cgroupns=spec.cgroupns_mode,
+                          devices=spec.devices or spec.device_requests or spec.device_cgroup_rules,
+                          security_opt=spec.security_opt, volumes=spec.binds, mounts=spec.mounts)
+        for mount in spec.mounts or ():
+            driver = (mount.get("VolumeOptions") or {}).get("DriverConfig") or {}
+            if mount.get("Type") == "volume" and driver.get("Options"):
+                self.check_volume(driver.get("Name"), driver["Options"], mount.get("Source") or "")
+
     def check_volume(self, driver: str | None = None, options: dict | None = None, name: str = "") -> None:
         """Refuse a volume whose driver options mount a host path the bind rule would refuse
         (``local`` with ``type: none, o: bind, device: /etc`` is a bind mount by another name)."""

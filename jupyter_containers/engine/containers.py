@@ -15,6 +15,8 @@ from .streams import LogLine, Stream, multiplexed_lines
 if TYPE_CHECKING:
     import pandas
 
+    from .spec import ContainerSpec
+
     from .client import Engine
 
 LIST_COLUMNS = ["id", "name", "image", "command", "created", "status", "state", "ports"]
@@ -180,24 +182,48 @@ class Containers(ContainerExec, ContainerFiles):
             name0, aliases0 = endpoints[0]
             config["networking_config"] = self._api.create_networking_config(
                 {name0: self._api.create_endpoint_config(aliases=list(aliases0 or []) or None)})
-            return self._connect_rest(self._create_pulling(image, config, pull, on_progress), endpoints[1:])
-        return self._create_pulling(image, config, pull, on_progress)
+            return self._connect_rest(self._create_pulling(image, lambda: self._create(config), pull, on_progress),
+                                      endpoints[1:])
+        return self._create_pulling(image, lambda: self._create(config), pull, on_progress)
+
+    def create_from(self, spec: "ContainerSpec", on_progress: Callable | None = None) -> Container:
+        """Create (not start) the container ``spec`` describes (``docker create``), pulling its image as
+        ``spec.pull`` says; the networks after the first are joined before it returns."""
+        specs.check_reference(spec.image)
+        if spec.pull not in {"missing", "never", "always"}:
+            raise specs.InvalidArgument(f"invalid pull policy {spec.pull!r}: use missing, never or always")
+        body = spec.create_body(self._api._version)
+        body["Labels"] = {**self._engine.labels, **(body.get("Labels") or {})}
+        create = lambda: self._create_body(body, spec.name, spec.platform)  # noqa: E731
+        container = self._create_pulling(spec.image, create, spec.pull, on_progress, spec.platform)
+        later = [(name, endpoint.to_api()) for name, endpoint in spec.later_endpoints()]
+        return self._connect_rest(container, later)
 
     def _connect_rest(self, container: Container, endpoints: list) -> Container:
-        """Join the networks after the first; a failure removes the container again."""
+        """Join the networks after the first (name, aliases or an EndpointSettings dict); a failure
+        removes the container again."""
         try:
-            for network_name, aliases in endpoints:
-                self._engine.networks.connect(network_name, container.id, aliases=list(aliases or []) or None)
+            for network_name, settings in endpoints:
+                if isinstance(settings, dict):
+                    with self._engine.translated("network connect", "network", network_name):
+                        self._api._raise_for_status(self._api._post_json(
+                            self._api._url("/networks/{0}/connect", network_name),
+                            data={"Container": container.id, "EndpointConfig": settings}))
+                else:
+                    self._engine.networks.connect(network_name, container.id,
+                                                  aliases=list(settings or []) or None)
         except ContainersError:
             self.remove(container.id, force=True, volumes=True, missing_ok=True)
             raise
         return self.get(container.id) if endpoints else container
 
-    def _create_pulling(self, image: str, config: dict, pull: str, on_progress: Callable | None) -> Container:
+    def _create_pulling(self, image: str, create: Callable[[], Container], pull: str, on_progress: Callable | None,
+                        platform: str | None = None) -> Container:
+        pull_options = {"platform": platform} if platform else {}
         if pull == "always":
-            self._engine.images.pull(image, on_progress=on_progress)
+            self._engine.images.pull(image, on_progress=on_progress, **pull_options)
         try:
-            return self._create(config)
+            return create()
         except NotFound:
             if self._engine.images.exists(image):
                 raise  # something else is missing, e.g. the network
@@ -205,18 +231,22 @@ class Containers(ContainerExec, ContainerFiles):
                 raise ImageNotFound(f"image {image!r} is not on this engine; pull or build it first",
                                     status=404, operation="create", target=image) from None
         try:
-            self._engine.images.pull(image, on_progress=on_progress)
+            self._engine.images.pull(image, on_progress=on_progress, **pull_options)
         except (NotFound, PullError, RegistryAuthError) as exc:  # as the docker CLI says it
             reason = getattr(exc, "reason", None) or exc.message
             raise type(exc)(f"image {image} is not here and could not be pulled: {reason}", status=exc.status,
                             operation="create", target=image) from None
-        return self._create(config)
+        return create()
 
-    def _create(self, config: dict) -> Container:
+    def _create_body(self, body: dict, name: str | None, platform: str | None) -> Container:
+        return self._create({"name": name, "image": body["Image"]}, lambda: self._api.create_container_from_config(
+            body, name=name, platform=platform))
+
+    def _create(self, config: dict, call: Callable[[], dict] | None = None) -> Container:
         name = config.get("name")
         try:
             with self._engine.translated("create", "image", config["image"]):
-                answer = self._api.create_container(**config)
+                answer = call() if call else self._api.create_container(**config)
         except Conflict as exc:
             if name and exc.status == 409:
                 raise Conflict(f"the name {name!r} is already in use; remove or rename that container, "

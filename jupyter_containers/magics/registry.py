@@ -19,6 +19,18 @@ class HelpShown(Exception):
 
 
 class Parser(argparse.ArgumentParser):
+    prepare: Callable[[list[str]], list[str]] | None = None  # rewrites the words first (``--rm=false``)
+
+    def parse_args(self, args=None, namespace=None):
+        if self.prepare is not None:
+            from ..engine import ContainersError
+
+            try:
+                args = self.prepare(list(args or []))
+            except ContainersError as exc:
+                self.error(str(exc))
+        return super().parse_args(args, namespace)
+
     def error(self, message: str):
         raise UsageError(f"{self.prog}: {message}; see %{self.prog} --help")
 
@@ -60,13 +72,15 @@ class Command:
     arguments: tuple
     run: Callable
     cell: bool = False  # takes the cell body (``%%container build``)
+    prepare: Callable | None = None  # rewrites the words before argparse sees them
     _parsers: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def parser(self, prefix: str) -> Parser:
         """The argument parser (made once per prefix: parsing keeps no state in it)."""
         if prefix not in self._parsers:
-            parser = Parser(prog=f"{prefix} {self.name}", description=self.help,
-                            formatter_class=argparse.RawDescriptionHelpFormatter)
+            parser = Parser(prog=f"{prefix} {self.name}", description=self.help, conflict_handler="resolve",
+                            formatter_class=argparse.RawDescriptionHelpFormatter)  # resolve: -h can be --hostname
+            parser.prepare = self.prepare
             for flags, options in self.arguments:
                 parser.add_argument(*flags, **options)
             self._parsers[prefix] = parser
@@ -78,9 +92,9 @@ class Registry:
     prefix: str
     commands: dict[str, Command] = field(default_factory=dict)
 
-    def command(self, name: str, help: str, *arguments, cell: bool = False):
+    def command(self, name: str, help: str, *arguments, cell: bool = False, prepare: Callable | None = None):
         def register(fn: Callable) -> Callable:
-            self.commands[name] = Command(name, help, arguments, fn, cell)
+            self.commands[name] = Command(name, help, arguments, fn, cell, prepare)
             return fn
         return register
 

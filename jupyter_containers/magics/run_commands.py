@@ -1,52 +1,107 @@
-"""``%container run`` and ``create``: the docker CLI's flags, one container spec."""
+"""``%container run`` and ``create``: every flag of the docker CLI, into one ContainerSpec."""
 
 from __future__ import annotations
 
+import argparse
+import sys
+from pathlib import Path
+
 from ..engine import ContainersError
-from .commands import REST, follow
+from ..engine.errors import InvalidArgument
+from .commands import follow
 from .container import container_commands as cli
 from .registry import arg
+from .run_flags import RUN_FLAGS, normalize, to_spec
 
 INTERRUPT_GRACE = 3  # seconds a foreground container has to end after SIGINT, then after SIGTERM
-
-CREATE_OPTIONS = (
-    arg("--name", help="the container's name"),
-    arg("-p", "--publish", action="append", default=[], metavar="[IP:][HOST:]PORT",
-        help="publish a port, e.g. 127.0.0.1:8080:80, 8080:80 or 80 (a random host port)"),
-    arg("-e", "--env", action="append", default=[], metavar="KEY[=VALUE]", help="set an environment variable"),
-    arg("-v", "--volume", action="append", default=[], metavar="SRC:DST[:ro]",
-        help="mount a named volume or a host path"),
-    arg("-l", "--label", action="append", default=[], metavar="KEY=VALUE", help="set a label"),
-    arg("-w", "--workdir", help="working directory inside the container"),
-    arg("-u", "--user", help="user (name or uid[:gid])"),
-    arg("--entrypoint", help="override the image's entrypoint"),
-    arg("--restart", help="no, always, unless-stopped, on-failure[:N]"),
-    arg("--cpus", type=float, help="number of CPUs, e.g. 0.5"),
-    arg("-m", "--memory", help="memory limit, e.g. 512m"),
-    arg("--network", help="network to connect to"),
-    arg("--hostname", help="the container's host name"),
-    arg("--rm", action="store_true", help="remove the container when it exits"),
-    arg("-t", "--tty", action="store_true", help="allocate a pseudo-TTY"),
-    arg("-i", "--interactive", action="store_true", help="keep stdin open"),
-    arg("--privileged", action="store_true", help="give extended privileges"),
-    arg("--pull", choices=["missing", "never", "always"], default="missing", help="when to pull the image"),
-    arg("--session", action="store_true", help="remove the container when this kernel ends"),
-    arg("image", help="the image to run"),
-    arg("command", nargs=REST, help="command and arguments"),
-)
+SIG_PROXY_OFF = arg("--no-sig-proxy", dest="sig_proxy", action="store_false", help=argparse.SUPPRESS)
 
 
-def _create_options(ctx, args) -> dict:
-    from ..magics.display import LayerProgress
+def _spec(ctx, args):
+    """The spec the flags describe, checked against the policy, with this kernel's labels."""
+    engine = ctx.engine
+    info_os = "linux"  # the engines this project drives; Windows-only flags are refused as the CLI would
+    spec = to_spec(args, engine.api._version, info_os)
+    labels = ctx.session_labels(args.session)
+    if labels:
+        spec.labels = {**(spec.labels or {}), **labels}
+    ctx.policy.check_spec(spec)
+    if args.cidfile and Path(args.cidfile).exists():
+        raise InvalidArgument(f"the container ID file {args.cidfile} exists: make sure the other container is not "
+                              "running, or delete the file")
+    return spec
 
-    ctx.policy.check_create(privileged=args.privileged, network=args.network, volumes=args.volume)
-    return dict(
-        command=args.command or None, name=args.name, ports=args.publish, env=args.env, volumes=args.volume,
-        labels={**dict(label.partition("=")[::2] for label in args.label), **ctx.session_labels(args.session)},
-        workdir=args.workdir, user=args.user, entrypoint=args.entrypoint, restart=args.restart,
-        cpus=args.cpus, memory=args.memory, network=args.network, hostname=args.hostname, tty=args.tty,
-        stdin_open=args.interactive, privileged=args.privileged, pull=args.pull,
-        on_progress=LayerProgress(f"pulling {args.image}", ctx.progress))
+
+def _create(ctx, args, spec):
+    from .display import LayerProgress
+
+    progress = LayerProgress(f"pulling {spec.image}", "none" if args.quiet else ctx.progress)
+    try:
+        container = ctx.engine.containers.create_from(spec, on_progress=progress)
+    except BaseException:
+        progress.fail()
+        raise
+    if progress.layers:
+        progress.finish(f"pulled {spec.image}")
+    if args.cidfile:
+        Path(args.cidfile).write_text(container.id)
+    return container
+
+
+@cli.command("run", "Create and run a new container from an image (-d to leave it running in the background;\n"
+             "%%container run -i IMAGE CMD sends the cell's text as the command's stdin)",
+             arg("-d", "--detach", action="store_true", help="Run container in background and return its handle"),
+             SIG_PROXY_OFF, *RUN_FLAGS, cell=True, prepare=normalize)
+def run(ctx, args):
+    if ctx.cell is not None and not args.interactive:
+        raise InvalidArgument("a cell body is the command's stdin: add -i (%%container run -i IMAGE CMD)")
+    spec = _spec(ctx, args)
+    if not args.detach:
+        spec.auto_remove = None  # removed here once its exit code is known (the engine's own removal races it)
+    engine = ctx.engine
+    container = _create(ctx, args, spec)
+    stdin = ctx.cell.encode() if ctx.cell is not None and spec.attach_stdin else None
+    if args.detach:
+        engine.containers.start_or_remove(container)
+        return engine.containers.get(container.id)
+    streams = {s for s in ("stdout", "stderr") if getattr(spec, f"attach_{s}")}
+    attached = None
+    try:
+        try:
+            attached = engine.containers.attach_stream(container.id, stdin=stdin) if stdin is not None else None
+            engine.containers.start_or_remove(container)
+            interrupted = _print(attached or engine.containers.follow_logs(container.id), streams)
+        except KeyboardInterrupt:  # before the output started to stream
+            interrupted = True
+            if attached is not None:
+                attached.close()
+        if interrupted:
+            if not args.sig_proxy:
+                print(f"container run: detached from {container.name}; it keeps running", flush=True)
+                return engine.containers.get(container.id)
+            if engine.containers.get(container.id).state == "running":
+                interrupt(engine, container)
+        code = engine.containers.wait(container.id)
+    finally:
+        if args.rm:
+            engine.containers.remove(container.id, force=True, volumes=True, missing_ok=True)
+    if code:
+        print(f"[exit code {code}]")
+    return None if args.rm else engine.containers.get(container.id)
+
+
+def _print(stream, streams: set[str]) -> bool:
+    """Print the attached streams' lines (stderr to stderr) until the end (False) or an interrupt (True)."""
+    if streams == {"stdout", "stderr"}:
+        return follow(stream)
+    with stream:
+        try:
+            for line in stream:
+                if line.stream in streams:
+                    print(line.text, file=sys.stderr if line.stream == "stderr" else sys.stdout, flush=True)
+        except KeyboardInterrupt:
+            return True
+    return False
 
 
 def interrupt(engine, container) -> None:
@@ -60,47 +115,6 @@ def interrupt(engine, container) -> None:
     print(f"container run: interrupted; {container.name} stopped", flush=True)
 
 
-@cli.command("run", "Create and start a container (-d to leave it running in the background)",
-             arg("-d", "--detach", action="store_true", help="run in the background and return its handle"),
-             *CREATE_OPTIONS)
-def run(ctx, args):
-    options = _create_options(ctx, args)
-    engine = ctx.engine
-    if args.detach:
-        return _pulling(options, args.image,
-                        lambda: engine.containers.run(args.image, auto_remove=args.rm, **options))
-    container = _pulling(options, args.image, lambda: engine.containers.run(args.image, **options))
-    try:
-        try:
-            interrupted = follow(engine.containers.follow_logs(container.id))
-        except KeyboardInterrupt:  # before the output started to stream
-            interrupted = True
-        if interrupted and engine.containers.get(container.id).state == "running":
-            interrupt(engine, container)
-        code = engine.containers.wait(container.id)
-    finally:
-        if args.rm:
-            engine.containers.remove(container.id, force=True, volumes=True, missing_ok=True)
-    if code:
-        print(f"[exit code {code}]")
-    return None if args.rm else engine.containers.get(container.id)
-
-
-@cli.command("create", "Create a container without starting it", *CREATE_OPTIONS)
+@cli.command("create", "Create a new container (without starting it)", *RUN_FLAGS, prepare=normalize)
 def create(ctx, args):
-    options = _create_options(ctx, args)
-    return _pulling(options, args.image,
-                    lambda: ctx.engine.containers.create(args.image, auto_remove=args.rm, **options))
-
-
-def _pulling(options: dict, image: str, action):
-    """``action`` (a create or run that may pull ``image``), its progress ended as it went: full, or failed."""
-    progress = options["on_progress"]
-    try:
-        result = action()
-    except BaseException:
-        progress.fail()
-        raise
-    if progress.layers:
-        progress.finish(f"pulled {image}")
-    return result
+    return _create(ctx, args, _spec(ctx, args))
