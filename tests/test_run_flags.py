@@ -17,6 +17,7 @@ import uuid
 import pytest
 
 from conftest import BUSYBOX, RUN_ID, TEST_LABEL, free_port, usage_error
+from differential import differences, state
 
 pytestmark = pytest.mark.usefixtures("busybox")
 
@@ -101,10 +102,6 @@ CASES = [
     ("bad-duration", "--health-interval 10", "true", "error"),
 ]
 
-# fields that differ by nature between two containers made from the same flags
-VOLATILE_HOST = {"ContainerIDFile"}
-
-
 def _docker(engine, *args, check=True) -> subprocess.CompletedProcess:
     binary = shutil.which("docker")
     if not binary:
@@ -114,52 +111,6 @@ def _docker(engine, *args, check=True) -> subprocess.CompletedProcess:
     if check and done.returncode:
         raise AssertionError(f"docker {' '.join(args)}: {done.stderr.strip()}")
     return done
-
-
-def _state(engine, ref: str, names: dict[str, str]) -> dict:
-    """What the engine made of a container, without what differs by nature."""
-    raw = engine.containers.inspect(ref)
-
-    def scrub(value):
-        if isinstance(value, str):
-            for real, placeholder in names.items():
-                value = value.replace(real, placeholder)
-            return value
-        if isinstance(value, list):
-            return [scrub(v) for v in value]
-        if isinstance(value, dict):
-            return {k: scrub(v) for k, v in value.items()}
-        return value
-
-    config = dict(raw["Config"])
-    config["Env"] = sorted(config.get("Env") or [])  # the CLI 28 sends -e values in a random order (a Go map)
-    config["Labels"] = {k: v for k, v in (config.get("Labels") or {}).items()
-                        if not k.startswith("io.jupyter.containers")}
-    if config.get("Hostname") == raw["Id"][:12]:
-        config.pop("Hostname")
-    host = {k: v for k, v in raw["HostConfig"].items() if k not in VOLATILE_HOST}
-    for key in ("CapAdd", "CapDrop"):  # the CLI before 23 sends them as typed, later ones as CAP_X, sorted
-        host[key] = sorted({c.upper() if c.upper() == "ALL" or c.upper().startswith("CAP_") else f"CAP_{c.upper()}"
-                            for c in host.get(key) or ()})
-    mounts = sorted(({k: v for k, v in m.items() if not (m["Type"] == "volume" and k in ("Name", "Source"))}
-                     for m in raw["Mounts"]), key=lambda m: m["Destination"])
-    networks = {name: {"Aliases": sorted(a for a in ep.get("Aliases") or () if a != raw["Id"][:12]),
-                       "IPAMConfig": ep.get("IPAMConfig"), "Links": ep.get("Links")}
-                for name, ep in (raw["NetworkSettings"].get("Networks") or {}).items()}
-    return scrub({"Config": config, "HostConfig": host, "Mounts": mounts, "Networks": networks})
-
-
-def _differences(theirs, ours, path="") -> list[str]:
-    """Where two inspect trees differ; an empty list, an empty map and null are the same value."""
-    empty = (None, [], {})
-    if theirs in empty and ours in empty:
-        return []
-    if isinstance(theirs, dict) and isinstance(ours, dict):
-        return [d for key in sorted(set(theirs) | set(ours))
-                for d in _differences(theirs.get(key), ours.get(key), f"{path}.{key}")]
-    if isinstance(theirs, list) and isinstance(ours, list) and len(theirs) == len(ours):
-        return [d for i, (a, b) in enumerate(zip(theirs, ours)) for d in _differences(a, b, f"{path}[{i}]")]
-    return [] if theirs == ours else [f"{path}: docker {theirs!r} != ours {ours!r}"]
 
 
 @pytest.fixture(scope="module")
@@ -205,10 +156,10 @@ def test_same_flags_same_container(ip, engine, name, context, case, flags, comma
         return
     assert cli.returncode == 0, cli.stderr
     names = {theirs: "NAME", ours: "NAME"}
-    expected = _state(engine, theirs, names)
+    expected = state(engine, theirs, names)
     engine.containers.remove(theirs, force=True, volumes=True)  # its ports and addresses are ours to take
     _magic(ip, f"{' '.join(verb)} --name {ours} {flags} {BUSYBOX} {command}")
-    difference = _differences(expected, _state(engine, ours, names))
+    difference = differences(expected, state(engine, ours, names))
     assert not difference, "\n".join(difference)
 
 

@@ -148,6 +148,7 @@ async def test_stacks_group_compose_labels(api, engine, name):
 
 async def test_stats_snapshot(api, engine, name):
     engine.containers.run(BUSYBOX, "sleep 300", name=name)
+    await eventually(lambda names: name in names, api, "the new container in /stats")  # its first sample
     rows = {r["name"]: r for r in await api("GET", "stats")}
     assert rows[name]["mem_usage"] > 0 and rows[name]["pids"] == 1 and rows[name]["cpu_percent"] >= 0
 
@@ -420,6 +421,7 @@ async def test_stats_come_from_one_shared_sampler(api, jp_serverapp, engine, nam
     state = jp_serverapp.web_app.settings["jupyter_containers"]
     state.stats_idle = 1.0  # the sampler stops when nobody asked for a second
     mine = engine.containers.run(BUSYBOX, "sleep 300", name=name)
+    await eventually(lambda names: name in names, api, "the new container in /stats")  # its first sample
     rows = {r["name"]: r for r in await api("GET", "stats")}
     assert rows[name]["mem_usage"] > 0 and rows[name]["pids"] == 1
     following = {t for t in stats_threads() if t[1] == f"stats-{mine.id[:12]}"}

@@ -22,14 +22,6 @@ if TYPE_CHECKING:
 LIST_COLUMNS = ["id", "name", "image", "command", "created", "status", "state", "ports"]
 
 
-def _command(value: str | Sequence[str] | None) -> list[str] | None:
-    if value is None or isinstance(value, (list, tuple)):
-        return list(value) if value is not None else None
-    import shlex
-
-    return shlex.split(value)
-
-
 class Containers(ContainerExec, ContainerFiles):
     def __init__(self, engine: "Engine"):
         self._engine = engine
@@ -72,36 +64,57 @@ class Containers(ContainerExec, ContainerFiles):
         return True
 
     def logs(self, ref: str, *, tail: int | str | None = None, since=None, until=None,
-             timestamps: bool = False, stdout: bool = True, stderr: bool = True) -> str:
-        """The container's output so far, stdout and stderr interleaved."""
-        with self._log_stream(ref, follow=False, tail=tail, since=since, until=until,
-                              timestamps=timestamps, stdout=stdout, stderr=stderr) as lines:
-            return "".join(f"{line.time.isoformat() + ' ' if line.time else ''}{line.text}\n" for line in lines)
+             timestamps: bool = False, stdout: bool = True, stderr: bool = True, details: bool = False) -> str:
+        """The container's output so far, stdout and stderr interleaved, as ``docker logs`` prints it:
+        with ``timestamps`` each line starts with the engine's RFC 3339 time (nanoseconds), with
+        ``details`` the extra attributes the log driver keeps (``--log-opt labels=...``).
 
-    def follow_logs(self, ref: str, *, tail: int | str | None = None, since=None,
-                    timestamps: bool = False, stdout: bool = True, stderr: bool = True) -> Stream[LogLine]:
-        """A closeable stream of ``LogLine`` that ends when the container stops.
+        ``since``/``until`` take the CLI's formats at full precision (see ``specs.unix_nanoseconds``).
+        """
+        with self._log_stream(ref, follow=False, tail=tail, since=since, until=until, timestamps=timestamps,
+                              stdout=stdout, stderr=stderr, details=details, stamped_text=True) as lines:
+            return "".join(f"{line.text}\n" for line in lines)
 
+    def follow_logs(self, ref: str, *, tail: int | str | None = None, since=None, until=None,
+                    timestamps: bool = False, stdout: bool = True, stderr: bool = True, details: bool = False,
+                    stamped_text: bool = False) -> Stream[LogLine]:
+        """A closeable stream of ``LogLine`` that ends when the container stops (or at ``until``).
+
+        With ``timestamps`` each line's ``time`` is set; with ``stamped_text`` too the engine's own
+        stamp (nanoseconds, as ``docker logs -t`` prints it) stays at the start of ``text``.
         It raises ``EngineUnavailable`` if the engine goes away meanwhile.
         """
-        return self._log_stream(ref, follow=True, tail=tail, since=since, timestamps=timestamps,
-                                stdout=stdout, stderr=stderr)
+        return self._log_stream(ref, follow=True, tail=tail, since=since, until=until, timestamps=timestamps,
+                                stdout=stdout, stderr=stderr, details=details, stamped_text=stamped_text)
 
-    def _log_stream(self, ref, *, follow, tail, since, timestamps, stdout, stderr, until=None):
+    def _log_stream(self, ref, *, follow, tail, since, timestamps, stdout, stderr, until=None, details=False,
+                    stamped_text=False):
         tty = bool(self.inspect(ref)["Config"].get("Tty"))
         params = {"follow": follow, "stdout": stdout, "stderr": stderr, "timestamps": timestamps,
                   "tail": "all" if tail in (None, "all") else int(tail)}
-        if since is not None:
-            params["since"] = int(specs.parse_since(since))
+        if details:
+            params["details"] = True
+        if since is not None:  # SECONDS.NANOSECONDS: whole seconds would return the wrong lines
+            params["since"] = specs.api_time(since)
         if until is not None:
-            params["until"] = int(specs.parse_since(until))
+            params["until"] = specs.api_time(until)
         with self._engine.translated("logs", "container", ref):
             # docker-py's logs() drops which stream a frame came from; read the frames ourselves
             response = self._api._get(self._api._url("/containers/{0}/logs", ref), params=params,
                                       stream=True, timeout=None)
             self._api._raise_for_status(response)
-        return Stream(multiplexed_lines(response.raw, tty, timestamps), response,
-                      on_end=lambda: self._check_ended(ref) if follow else None,
+        lines = multiplexed_lines(response.raw, tty, timestamps and not stamped_text)
+        if timestamps and stamped_text:  # the stamp stays in the text (nanoseconds), and is parsed too
+            from .records import _ts
+
+            def stamped(line: LogLine) -> LogLine:
+                try:
+                    return LogLine(line.stream, line.text, _ts(line.text.partition(" ")[0]))
+                except ValueError:
+                    return line
+            lines = map(stamped, lines)
+        # a follow stream that ends by itself: the container stopped, or the engine went (not ``until``)
+        return Stream(lines, response, on_end=lambda: self._check_ended(ref) if follow and until is None else None,
                       operation=f"logs {ref}", url=self._engine.url)
 
     def _check_ended(self, ref: str) -> None:
@@ -149,42 +162,17 @@ class Containers(ContainerExec, ContainerFiles):
         ``mounts`` are Engine API mounts (``{"Type": "volume", "Source": ..., "Target": ...}``),
         ``healthcheck`` takes docker-py's keys (``test``, ``interval`` in ns, ...), ``networks``
         maps network names to aliases: the first is joined at create, the others before start."""
-        specs.check_reference(image)
-        if pull not in {"missing", "never", "always"}:
-            raise specs.InvalidArgument(f"invalid pull policy {pull!r}: use missing, never or always")
-        bindings = specs.parse_ports(ports)
-        binds, anonymous = specs.parse_volumes(volumes)
-        host_config = self._api.create_host_config(
-            port_bindings=bindings or None, binds=binds or None, auto_remove=auto_remove,
-            restart_policy=specs.parse_restart(restart), nano_cpus=int(cpus * 1e9) if cpus else None,
-            mem_limit=specs.parse_bytes(memory), network_mode=network, privileged=privileged,
-            mounts=list(mounts) if mounts else None, tmpfs=tmpfs or None, init=init,
-            cap_add=list(cap_add) if cap_add else None, cap_drop=list(cap_drop) if cap_drop else None,
-            extra_hosts=extra_hosts or None, read_only=read_only or None,
-            ulimits=[{"Name": k, "Soft": v[0], "Hard": v[1]} if isinstance(v, tuple) else
-                     {"Name": k, "Soft": v, "Hard": v} for k, v in (ulimits or {}).items()] or None)
-        endpoints = list((networks or {}).items())
-        if endpoints:
-            if network:
-                raise specs.InvalidArgument("give either network or networks, not both")
-            host_config["NetworkMode"] = endpoints[0][0]
-        config = dict(
-            image=image, command=_command(command), name=name, entrypoint=_command(entrypoint),
-            environment=specs.parse_env(env) or None, working_dir=workdir, user=user or None,
-            labels={**self._engine.labels, **specs.parse_labels(labels)}, tty=tty, stdin_open=stdin_open,
-            hostname=hostname, ports=[tuple(k.split("/")) for k in bindings] or None,
-            volumes=anonymous + [b.split(":")[1] for b in binds] or None, host_config=host_config,
-            healthcheck=dict(healthcheck) if healthcheck else None, stop_signal=stop_signal,
-            stop_timeout=stop_timeout)
-        if expose:
-            config["ports"] = (config["ports"] or []) + [str(port) for port in expose]
-        if endpoints:
-            name0, aliases0 = endpoints[0]
-            config["networking_config"] = self._api.create_networking_config(
-                {name0: self._api.create_endpoint_config(aliases=list(aliases0 or []) or None)})
-            return self._connect_rest(self._create_pulling(image, lambda: self._create(config), pull, on_progress),
-                                      endpoints[1:])
-        return self._create_pulling(image, lambda: self._create(config), pull, on_progress)
+        from .spec import spec_from_options
+
+        spec = spec_from_options(image, command, name=name, entrypoint=entrypoint, env=env, ports=ports,
+                                 volumes=volumes, labels=labels, workdir=workdir, user=user, restart=restart,
+                                 cpus=cpus, memory=memory, network=network, auto_remove=auto_remove, tty=tty,
+                                 stdin_open=stdin_open, hostname=hostname, privileged=privileged, pull=pull,
+                                 mounts=mounts, tmpfs=tmpfs, healthcheck=healthcheck, init=init, cap_add=cap_add,
+                                 cap_drop=cap_drop, extra_hosts=extra_hosts, ulimits=ulimits, read_only=read_only,
+                                 stop_signal=stop_signal, stop_timeout=stop_timeout, networks=networks,
+                                 expose=expose)
+        return self.create_from(spec, on_progress=on_progress)
 
     def create_from(self, spec: "ContainerSpec", on_progress: Callable | None = None) -> Container:
         """Create (not start) the container ``spec`` describes (``docker create``), pulling its image as
@@ -239,20 +227,31 @@ class Containers(ContainerExec, ContainerFiles):
         return create()
 
     def _create_body(self, body: dict, name: str | None, platform: str | None) -> Container:
-        return self._create({"name": name, "image": body["Image"]}, lambda: self._api.create_container_from_config(
-            body, name=name, platform=platform))
-
-    def _create(self, config: dict, call: Callable[[], dict] | None = None) -> Container:
-        name = config.get("name")
         try:
-            with self._engine.translated("create", "image", config["image"]):
-                answer = call() if call else self._api.create_container(**config)
+            with self._engine.translated("create", "image", body["Image"]):
+                answer = self._api.create_container_from_config(body, name=name, platform=platform)
         except Conflict as exc:
             if name and exc.status == 409:
                 raise Conflict(f"the name {name!r} is already in use; remove or rename that container, "
                                "or choose another name", status=409, operation="create", target=name) from None
             raise
         return Container.from_inspect(self.inspect(answer["Id"]))
+
+    def put_files(self, ref: str, files: Iterable[tuple[str, bytes, int, int, int]]) -> None:
+        """Write files into a (created or running) container: (absolute path, content, uid, gid, mode);
+        missing parent directories are made."""
+        import io
+        import tarfile
+        import time
+
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as tar:
+            for path, data, uid, gid, mode in files:
+                info = tarfile.TarInfo(str(path).lstrip("/"))
+                info.size, info.uid, info.gid, info.mode, info.mtime = len(data), uid, gid, mode, int(time.time())
+                tar.addfile(info, io.BytesIO(data))
+        with self._engine.translated("cp", "container", ref):
+            self._api.put_archive(ref, "/", buffer.getvalue())
 
     def run(self, image: str, command: str | Sequence[str] | None = None, *,
             detach: bool = True, **options: Any) -> Container:

@@ -181,7 +181,9 @@ class Images(ImageArchives):
               tag: str | Iterable[str] | None = None, build_args: Mapping | Iterable[str] | None = None,
               target: str | None = None, labels: Mapping | Iterable[str] | None = None,
               pull: bool = False, no_cache: bool = False,
-              on_log: Callable[[BuildLine], None] | None = None) -> Image:
+              on_log: Callable[[BuildLine], None] | None = None, cache_from: Iterable[str] | None = None,
+              network: str | None = None, shm_size: int | None = None, extra_hosts: Iterable[str] | None = None,
+              isolation: str | None = None, platform: str | None = None) -> Image:
         """Build an image from a context directory and/or a Dockerfile's text.
 
         ``dockerfile`` is the Dockerfile itself (its text), or, when it names a
@@ -217,7 +219,10 @@ class Images(ImageArchives):
             items = self._api.build(fileobj=fileobj, custom_context=True, dockerfile=name,
                                     tag=tags[0] if tags else None, buildargs=args, target=target,
                                     labels={**self._image_labels(), **specs.parse_labels(labels)},
-                                    pull=pull, nocache=no_cache, rm=True, forcerm=True, decode=True)
+                                    pull=pull, nocache=no_cache, rm=True, forcerm=True, decode=True,
+                                    cache_from=list(cache_from) if cache_from else None, network_mode=network,
+                                    shmsize=shm_size, isolation=isolation, platform=platform,
+                                    extra_hosts=dict(h.split(":", 1) for h in extra_hosts) if extra_hosts else None)
             image_id = self._follow_build(items, on_log, ", ".join(tags) or None)
         for extra in tags[1:]:
             self.tag(image_id, extra)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterable, Mapping
 
 from . import specs
-from .errors import Conflict, NotFound
+from .errors import Conflict, InvalidArgument, NotFound
 from .records import Network
 
 if TYPE_CHECKING:
@@ -15,6 +15,18 @@ if TYPE_CHECKING:
 
 
 HOST_BINDING = "com.docker.network.bridge.host_binding_ipv4"
+
+
+def _links(links: Iterable[str] | Mapping[str, str] | None) -> dict[str, str] | None:
+    """``["db", "cache:kv"]`` -> {"db": "db", "cache": "kv"}, as ``--link`` gives them."""
+    if not links:
+        return None
+    if isinstance(links, Mapping):
+        return dict(links)
+    pairs = [str(link).partition(":") for link in links]
+    if any(not name for name, _, _ in pairs):
+        raise InvalidArgument("invalid --link: use NAME or NAME:ALIAS")
+    return {name: alias or name for name, _, alias in pairs}
 
 
 class Networks:
@@ -37,7 +49,10 @@ class Networks:
 
     def create(self, name: str, *, driver: str = "bridge", internal: bool = False,
                labels: Mapping | Iterable[str] | None = None, attachable: bool = False,
-               options: Mapping | None = None) -> Network:
+               options: Mapping | None = None, ipam: Mapping | None = None,
+               enable_ipv6: bool | None = None) -> Network:
+        """``ipam`` in the Engine API's form: {"Driver", "Config": [{"Subnet", "IPRange", "Gateway",
+        "AuxiliaryAddresses"}], "Options"}."""
         with self._engine.translated("network create", "network", name):
             existing = self._api.networks(names=[name])
         if any(n["Name"] == name for n in existing):  # the engine would allow a second one
@@ -53,7 +68,7 @@ class Networks:
         with self._engine.translated("network create", "network", name):
             answer = self._api.create_network(
                 name, driver=driver, internal=internal, attachable=attachable or None,
-                options=options or None,
+                options=options or None, ipam=dict(ipam) if ipam else None, enable_ipv6=enable_ipv6,
                 labels={**self._engine.labels, **specs.parse_labels(labels)})
         return self.get(answer["Id"])
 
@@ -71,9 +86,15 @@ class Networks:
     def get(self, ref: str) -> Network:
         return Network.from_raw(self.inspect(ref))
 
-    def connect(self, network: str, container: str, aliases: list[str] | None = None) -> None:
+    def connect(self, network: str, container: str, aliases: list[str] | None = None, *,
+                ipv4_address: str | None = None, ipv6_address: str | None = None,
+                links: Iterable[str] | Mapping[str, str] | None = None) -> None:
+        """Join ``container`` to ``network``; ``links`` are ``NAME[:ALIAS]`` (or a name -> alias map),
+        the addresses need a network with a subnet of its own (created with one)."""
         with self._engine.translated("network connect", "network", network):
-            self._api.connect_container_to_network(container, network, aliases=aliases)
+            self._api.connect_container_to_network(
+                container, network, aliases=list(aliases) if aliases else None, ipv4_address=ipv4_address,
+                ipv6_address=ipv6_address, links=_links(links))
 
     def disconnect(self, network: str, container: str, force: bool = False) -> None:
         with self._engine.translated("network disconnect", "network", network):

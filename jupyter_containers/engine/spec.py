@@ -10,8 +10,9 @@ from what users type are in ``spec_parse``.
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, Mapping
 
 
 def _config(name: str, default: Any = None):
@@ -158,6 +159,8 @@ class ContainerSpec:
             host.setdefault("NetworkMode", first)
             if _newer(api_version, "1.44") and self.mac_address and not endpoint.mac_address:
                 endpoint.mac_address, config["MacAddress"] = self.mac_address, None  # moved in API 1.44
+            elif not _newer(api_version, "1.44") and endpoint.mac_address:
+                config["MacAddress"] = endpoint.mac_address  # where engines before 1.44 take it
             settings = endpoint.to_api()
             if settings:
                 config["NetworkingConfig"] = {"EndpointsConfig": {first: settings}}
@@ -185,3 +188,66 @@ class ContainerSpec:
 def _newer(version: str, than: str) -> bool:
     as_tuple = lambda v: tuple(int(p) for p in v.split("."))  # noqa: E731
     return as_tuple(version) >= as_tuple(than)
+
+
+def spec_from_options(image: str, command=None, *, name=None, entrypoint=None, env=None, ports=None, volumes=None,
+                      labels=None, workdir=None, user=None, restart=None, cpus=None, memory=None, network=None,
+                      auto_remove=False, tty=False, stdin_open=False, hostname=None, privileged=False,
+                      pull="missing", mounts=None, tmpfs=None, healthcheck=None, init=None, cap_add=None,
+                      cap_drop=None, extra_hosts=None, ulimits=None, read_only=False, stop_signal=None,
+                      stop_timeout=None, networks=None, expose=None) -> ContainerSpec:
+    """The keyword form of ``Containers.create`` (Python callers, the REST API, compose) as a spec,
+    through the same parsers as the docker CLI's flags."""
+    from . import spec_parse as sp
+    from .specs import InvalidArgument, parse_env
+
+    if network and networks:
+        raise InvalidArgument("give either network or networks, not both")
+    if isinstance(ports, Mapping):  # docker-py's port_bindings: {"80/tcp": [(ip, port)] or port}
+        exposed, bindings = {}, {}
+        for key, values in ports.items():
+            key = str(key) if "/" in str(key) else f"{key}/tcp"
+            exposed[key] = {}
+            for value in values if isinstance(values, list) else [values]:
+                ip, port = value if isinstance(value, tuple) else ("", value)
+                bindings.setdefault(key, []).append({"HostIp": ip or "", "HostPort": "" if port in (None, "") else
+                                                     str(port)})
+    else:
+        exposed, bindings = sp.parse_publish(ports)
+    exposed.update(sp.parse_expose(expose))
+    binds, anonymous = [], {}
+    for volume in volumes or ():
+        bind, path = sp.parse_volume(volume)
+        if bind:
+            binds.append(bind)
+        else:
+            anonymous[path] = {}
+    if isinstance(tmpfs, Mapping):
+        tmpfs = dict(tmpfs)
+    elif tmpfs:
+        tmpfs = sp.parse_tmpfs(tmpfs)
+    if isinstance(ulimits, Mapping):
+        ulimits = [{"Name": k, "Soft": v[0], "Hard": v[1]} if isinstance(v, tuple) else
+                   {"Name": k, "Soft": v, "Hard": v} for k, v in ulimits.items()]
+    names = {"test": "Test", "interval": "Interval", "timeout": "Timeout", "retries": "Retries",
+             "start_period": "StartPeriod", "start_interval": "StartInterval"}
+    health = {names.get(k, k): v for k, v in (healthcheck or {}).items() if v is not None} or None
+    endpoints = {n: Endpoint(aliases=list(a or [])) for n, a in (networks or {}).items()}
+    split = lambda v: v if v is None or isinstance(v, (list, tuple)) else shlex.split(v)  # noqa: E731
+    hosts = [f"{k}:{v}" for k, v in extra_hosts.items()] if isinstance(extra_hosts, Mapping) else extra_hosts
+    return ContainerSpec(
+        image=image, name=name, pull=pull, cmd=list(split(command)) if command is not None else None,
+        entrypoint=list(split(entrypoint)) if entrypoint is not None else None, env=parse_env(env) or None,
+        labels=sp.parse_map(labels, "label", require_value=False) or None, working_dir=workdir, user=user or None,
+        hostname=hostname, tty=tty or None, open_stdin=stdin_open or None, exposed_ports=exposed or None,
+        stdin_once=stdin_open or None, attach_stdin=stdin_open or None,  # as docker-py's create did
+        volumes=anonymous or None, healthcheck=health, stop_signal=stop_signal, stop_timeout=stop_timeout,
+        binds=binds or None, mounts=list(mounts) if mounts else None, tmpfs=tmpfs or None,
+        port_bindings=bindings or None, network_mode=network or next(iter(endpoints), None),
+        restart_policy=sp.parse_restart(restart) if restart else None, auto_remove=auto_remove or None,
+        cap_add=list(cap_add) if cap_add else None, cap_drop=list(cap_drop) if cap_drop else None,
+        extra_hosts=list(hosts) if hosts else None, privileged=privileged or None,
+        readonly_rootfs=read_only or None, init=init,
+        nano_cpus=sp.parse_cpus(cpus) if cpus else None,
+        memory=sp.parse_size(memory, "memory") if memory not in (None, "") else None,
+        ulimits=ulimits or None, endpoints=endpoints)

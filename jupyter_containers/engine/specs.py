@@ -10,88 +10,9 @@ import os
 import re
 import time
 from datetime import datetime
-from pathlib import Path
 from typing import Iterable, Mapping
 
 from .errors import InvalidArgument
-
-def _range(text: str, spec: str) -> list[int]:
-    first, _, last = text.partition("-")
-    lo, hi = int(first), int(last or first)
-    if not (1 <= lo <= hi <= 65535):
-        raise InvalidArgument(f"invalid port spec {spec!r}: ports go from 1 to 65535")
-    return list(range(lo, hi + 1))
-
-
-def _split_port(spec: str) -> tuple[str | None, str, str, str]:
-    """``[IP:][HOST:]CONTAINER[/PROTO]`` -> (ip, host, container, proto)."""
-    rest, _, proto = spec.partition("/")
-    ip = None
-    if rest.startswith("["):  # [::1]:8080:80
-        ip, _, rest = rest[1:].partition("]:")
-    parts = rest.split(":")
-    if ip is None and len(parts) == 3:
-        ip = parts.pop(0)
-    host, container = parts if len(parts) == 2 else ("", parts[0])
-    proto = proto or "tcp"
-    if len(parts) > 2 or proto not in {"tcp", "udp", "sctp"} or not re.fullmatch(r"\d+(-\d+)?", container) \
-            or not re.fullmatch(r"(\d+(-\d+)?)?", host):
-        raise InvalidArgument(f"invalid port spec {spec!r}: use [IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL], "
-                              "e.g. 127.0.0.1:8080:80")
-    return ip or None, host, container, proto
-
-
-def parse_ports(specs: Iterable[str] | Mapping | None) -> dict[str, list]:
-    """``["127.0.0.1:8080:80", "9000:90/udp", "80"]`` -> {"80/tcp": [("127.0.0.1", 8080)], ...}.
-
-    A missing host port means a random one. A mapping is taken as docker-py's
-    ``port_bindings`` form and passed through.
-    """
-    if not specs:
-        return {}
-    if isinstance(specs, Mapping):
-        return {str(k) if "/" in str(k) else f"{k}/tcp": v if isinstance(v, list) else [v]
-                for k, v in specs.items()}
-    bindings: dict[str, list] = {}
-    for spec in specs:
-        ip, host, container, proto = _split_port(str(spec).strip())
-        inside = _range(container, spec)
-        outside = _range(host, spec) if host else [None] * len(inside)
-        if len(outside) != len(inside):
-            raise InvalidArgument(f"invalid port spec {spec!r}: host and container ranges differ in size")
-        for container_port, host_port in zip(inside, outside):
-            key = f"{container_port}/{proto}"
-            bindings.setdefault(key, []).append((ip, host_port or "") if ip else host_port)
-    return bindings
-
-
-def parse_volumes(specs: Iterable[str] | None, cwd: str | None = None) -> tuple[list[str], list[str]]:
-    """``["data:/data", "./src:/src:ro", "/scratch"]`` -> (binds, anonymous volume paths)."""
-    binds, anonymous = [], []
-    for spec in specs or ():
-        parts = str(spec).split(":")
-        if len(parts) == 1:
-            target = parts[0]
-            if not target.startswith("/"):
-                raise InvalidArgument(f"invalid volume spec {spec!r}: the path in the container must be absolute")
-            anonymous.append(target)
-            continue
-        if len(parts) > 3 or not parts[0] or not parts[1]:
-            raise InvalidArgument(f"invalid volume spec {spec!r}: use SOURCE:TARGET[:ro|rw]")
-        source, target, *mode = parts
-        if not target.startswith("/"):
-            raise InvalidArgument(f"invalid volume spec {spec!r}: the path in the container must be absolute")
-        for option in (mode[0].split(",") if mode else []):
-            if option not in {"ro", "rw", "z", "Z", "shared", "slave", "private", "rshared",
-                              "rslave", "rprivate", "nocopy", "consistent", "cached", "delegated"}:
-                raise InvalidArgument(f"invalid volume spec {spec!r}: unknown mode {option!r}")
-        if source.startswith((".", "~")):
-            source = str((Path(cwd or os.getcwd()) / Path(source).expanduser()).resolve())
-        elif "/" in source and not source.startswith("/"):
-            raise InvalidArgument(f"invalid volume spec {spec!r}: a host path must start with /, ./ or ~")
-        binds.append(":".join([source, target, *mode]))
-    return binds, anonymous
-
 
 def parse_env(env: Mapping | Iterable[str] | None) -> list[str]:
     """A mapping or ``K=V`` strings; a bare ``K`` takes this process's value, as the CLI does."""
@@ -119,48 +40,102 @@ def parse_labels(labels: Mapping | Iterable[str] | None) -> dict[str, str]:
     return dict(str(item).partition("=")[::2] for item in labels)
 
 
-def parse_restart(policy: str | Mapping | None) -> dict | None:
-    if not policy or policy == "no":
+_UNITS = {"ns": 1, "us": 1000, "\u00b5s": 1000, "\u03bcs": 1000, "ms": 10 ** 6, "s": 10 ** 9, "m": 60 * 10 ** 9,
+          "h": 3600 * 10 ** 9, "d": 86400 * 10 ** 9}
+_PART = r"(\d+\.?\d*|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h|d)"
+_DATE = r"(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})"
+_CLOCK = [r"T(?P<h>\d{1,2})", r"T(?P<h>\d{1,2}):(?P<mi>\d{2})",
+          r"T(?P<h>\d{1,2}):(?P<mi>\d{2}):(?P<s>\d{2})(?:[.,](?P<f>\d+))?"]
+_ZONE = r"(?P<z>Z|[+-]\d{2}:\d{2})"
+TIME_FORMATS = "RFC 3339 (2024-01-31T12:00:00.5Z), a date (2024-01-31), unix seconds (1700000000.5) or a duration (10m, 1h30m)"
+
+
+def _duration_ns(text: str) -> int | None:
+    """A Go duration (``1h30m``, ``1.5s``, ``-10m``) in nanoseconds, or None if text is not one."""
+    match = re.fullmatch(rf"([-+]?)((?:{_PART})+)", text)
+    if not match:
         return None
-    if isinstance(policy, Mapping):
-        return dict(policy)
-    name, _, count = policy.partition(":")
-    if name not in {"always", "unless-stopped", "on-failure"} or (count and not count.isdigit()):
-        raise InvalidArgument(f"invalid restart policy {policy!r}: use no, always, unless-stopped or on-failure[:N]")
-    return {"Name": name, "MaximumRetryCount": int(count or 0)}
+    from decimal import Decimal
+
+    total = int(sum(Decimal(number) * _UNITS[unit] for number, unit in re.findall(_PART, match[2])))
+    if total >= 2 ** 63:
+        raise InvalidArgument(f"invalid duration {text!r}: longer than 292 years")
+    return -total if match[1] == "-" else total
 
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+def _timestamp_ns(text: str) -> int | None:
+    """An RFC 3339 time or a date, in Unix nanoseconds, chosen as the docker CLI's GetTimestamp does:
+    without a zone (no Z, + or zone -hh:mm) it is local time. None if text does not look like one."""
+    from calendar import timegm
+
+    local = not any(c in text for c in "zZ+") and text.count("-") != 3
+    if "." in text:
+        clock = _CLOCK[2]
+    elif "T" in text:
+        colons = text.count(":") - (not local and "z" not in text.lower() and ":" in text)
+        clock = _CLOCK[min(colons, 2)]
+    else:
+        clock = ""
+    match = re.fullmatch(_DATE + clock + ("" if local else _ZONE), text)
+    if not match:
+        if "-" in text:
+            raise InvalidArgument(f"invalid time {text!r}: use {TIME_FORMATS}")
+        return None
+    part = {k: int(v) for k, v in match.groupdict().items() if v and k not in ("f", "z")}
+    try:
+        moment = datetime(part["y"], part["mo"], part["d"], part.get("h", 0), part.get("mi", 0), part.get("s", 0))
+    except ValueError as exc:
+        raise InvalidArgument(f"invalid time {text!r}: {exc}") from None
+    zone = match.groupdict().get("z")
+    if local:
+        offset = int(datetime.now().astimezone().utcoffset().total_seconds())
+    elif zone == "Z":
+        offset = 0
+    else:
+        offset = (-1 if zone[0] == "-" else 1) * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
+    fraction = int((match["f"] or "")[:9].ljust(9, "0")) if "f" in match.groupdict() else 0
+    return (timegm(moment.timetuple()) - offset) * 10 ** 9 + fraction
+
+
+def unix_nanoseconds(value: str | int | float | datetime) -> int:
+    """A time for ``--since``/``--until`` in Unix nanoseconds, exactly. Strings take the docker CLI's
+    formats: a Go duration before now (``10m``, ``1h30m``, ``1.5s``), RFC 3339 with a fraction and a
+    zone (``2024-01-31T12:00:00.123456789Z``; local time without one), a date (``2024-01-31``) or
+    Unix seconds (``1700000000.5``)."""
+    from decimal import Decimal
+
+    if isinstance(value, datetime):
+        from calendar import timegm
+
+        moment = value if value.tzinfo else value.astimezone()  # naive: local time
+        return timegm(moment.utctimetuple()) * 10 ** 9 + moment.microsecond * 1000
+    if isinstance(value, (int, float)):
+        return int(Decimal(repr(value)) * 10 ** 9)
+    text = str(value).strip()
+    duration = _duration_ns(text) if text != "0" else None
+    if duration is not None:
+        return time.time_ns() - duration
+    stamp = _timestamp_ns(text)
+    if stamp is not None:
+        return stamp
+    match = re.fullmatch(r"(\d+)(?:\.(\d+))?", text)
+    if not match:
+        raise InvalidArgument(f"invalid time {value!r}: use {TIME_FORMATS}")
+    return int(match[1]) * 10 ** 9 + int((match[2] or "")[:9].ljust(9, "0"))
+
+
+def api_time(value: str | int | float | datetime) -> str:
+    """``since``/``until`` as the Engine API takes them at full precision: ``SECONDS.NANOSECONDS``."""
+    seconds, nanos = divmod(unix_nanoseconds(value), 10 ** 9)
+    return f"{seconds}.{nanos:09d}"
 
 
 def parse_since(value: str | int | float | datetime | None) -> int | float | None:
-    """A time for ``--since``/``--until``: a datetime, unix seconds, RFC 3339, or a duration like ``10m``."""
+    """A time for ``--since``/``--until`` as Unix seconds (a float; numbers are kept as they are).
+    See ``unix_nanoseconds`` for the formats, and ``api_time`` for the exact value to send."""
     if value is None or isinstance(value, (int, float)):
         return value
-    if isinstance(value, datetime):
-        return value.timestamp()
-    text = str(value).strip()
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)([smhd])", text)
-    if match:
-        return time.time() - float(match[1]) * _UNITS[match[2]]
-    if re.fullmatch(r"\d+(\.\d+)?", text):
-        return float(text)
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        raise InvalidArgument(f"invalid time {value!r}: use a duration like 10m, unix seconds or 2024-01-31T12:00:00") from None
-
-
-def parse_bytes(value: str | int | None) -> int | None:
-    if value is None or isinstance(value, int):
-        return value
-    from docker.utils import parse_bytes as docker_parse_bytes
-    from docker.errors import DockerException
-
-    try:
-        return docker_parse_bytes(str(value))
-    except DockerException:
-        raise InvalidArgument(f"invalid size {value!r}: use bytes or a number with b, k, m or g") from None
+    return unix_nanoseconds(value) / 1e9
 
 
 def parse_filters(filters: Mapping | Iterable[str] | None) -> dict[str, list[str]] | None:
@@ -180,7 +155,7 @@ def parse_filters(filters: Mapping | Iterable[str] | None) -> dict[str, list[str
 
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _REFERENCE = re.compile(
-    rf"^(?:(?P<domain>(?:[a-zA-Z0-9-]+\.?)+(?::\d+)?|\[[0-9a-fA-F:]+\](?::\d+)?)/)?"
+    rf"^(?:(?P<domain>[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)*(?::\d+)?|\[[0-9a-fA-F:]+\](?::\d+)?)/)?"
     rf"(?P<path>{_COMPONENT}(?:/{_COMPONENT})*)"
     r"(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>[a-z0-9]+:[a-fA-F0-9]{32,}))?$")
 

@@ -212,29 +212,33 @@ def json_lines(response) -> Iterator[dict]:
         yield json.loads(buffer)
 
 
-def multiplexed_lines(raw, tty: bool, timestamps: bool = False) -> Iterator[LogLine]:
-    """Lines of a container's output from the engine's framed stream.
+def multiplexed_frames(raw, tty: bool) -> Iterator[tuple[str, bytes]]:
+    """``(stream, bytes)`` pieces of a container's output from the engine's framed stream.
 
     Without a TTY each frame has an 8-byte header naming stdout or stderr; with
-    one the bytes are plain stdout. Frames do not align with lines, so each
-    stream keeps its own partial line.
+    one the bytes are plain stdout.
     """
     names = {1: "stdout", 2: "stderr"}
-    partial = {"stdout": b"", "stderr": b""}
-
-    def frames() -> Iterator[tuple[str, bytes]]:
-        while True:
-            if tty:
-                data = raw.read1(65536) if hasattr(raw, "read1") else raw.read(4096)
-                if not data:
-                    return
-                yield "stdout", data
-                continue
-            header = raw.read(8)
-            if len(header) < 8:
+    while True:
+        if tty:
+            data = raw.read1(65536) if hasattr(raw, "read1") else raw.read(4096)
+            if not data:
                 return
-            kind, length = struct.unpack(">BxxxL", header)
-            yield names.get(kind, "stdout"), raw.read(length)
+            yield "stdout", data
+            continue
+        header = raw.read(8)
+        if len(header) < 8:
+            return
+        kind, length = struct.unpack(">BxxxL", header)
+        yield names.get(kind, "stdout"), raw.read(length)
+
+
+def multiplexed_lines(raw, tty: bool, timestamps: bool = False) -> Iterator[LogLine]:
+    """Lines of a container's output from the engine's framed stream (see ``multiplexed_frames``).
+
+    Frames do not align with lines, so each stream keeps its own partial line.
+    """
+    partial = {"stdout": b"", "stderr": b""}
 
     def line(stream: str, data: bytes) -> LogLine:
         text = data.decode("utf-8", "replace").rstrip("\r")
@@ -247,7 +251,7 @@ def multiplexed_lines(raw, tty: bool, timestamps: bool = False) -> Iterator[LogL
                 pass
         return LogLine(stream, text, when)
 
-    for stream, data in frames():
+    for stream, data in multiplexed_frames(raw, tty):
         buffer = partial[stream] + data
         *complete, partial[stream] = buffer.split(b"\n")
         for piece in complete:

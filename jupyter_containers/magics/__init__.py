@@ -1,7 +1,7 @@
 """IPython magics: ``%container`` and ``%%container``."""
 
 from .container import ContainerMagics
-from . import commands, run_commands, exec_commands, image_commands, system_commands  # noqa: F401  (they register the subcommands)
+from . import commands, run_commands, exec_commands, image_commands, system_commands, file_commands  # noqa: F401  (they register the subcommands)
 from . import registry_commands  # noqa: F401
 from . import stats_commands  # noqa: F401
 from . import dashboard_commands  # noqa: F401

@@ -7,11 +7,11 @@ import os
 import sys
 import threading
 
-from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from traitlets import Float
 from traitlets.config import Configurable
 
-from .container import ContainerMagics, run_command
+from .container import ContainerMagics, expand, run_command
 from .display import Text, in_kernel
 from .registry import Registry, arg, positive, tail
 
@@ -91,10 +91,11 @@ class ComposeMagics(Magics, Configurable):
     def watch_session(self) -> None:
         self._container.watch_session()
 
+    @no_var_expand  # expanded by expand(), which keeps Go templates ({{...}}) as typed
     @line_cell_magic
     def compose(self, line: str, cell: str | None = None):
         """%compose COMMAND [OPTIONS]: run %compose --help for the commands."""
-        return run_command(compose_commands, self, line, cell)
+        return run_command(compose_commands, self, expand(self.shell, line), cell)
 
 
 # -- helpers ------------------------------------------------------------------------------------

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 import shlex
+import sys
 import uuid
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from traitlets import Bool, Dict, Enum, Float, Unicode, observe
 from traitlets.config import Configurable
 
@@ -100,10 +101,50 @@ class ContainerMagics(Magics, Configurable):
             self._watcher = start_watcher(self.engine.url, self.session_id)
             atexit.register(remove_session, self.engine, self.session_id)
 
+    @no_var_expand  # expand(): IPython's expansion would turn a Go template's {{ into {
     @line_cell_magic
     def container(self, line: str, cell: str | None = None):
         """%container COMMAND [OPTIONS]: run %container --help for the commands."""
-        return run_command(container_commands, self, line, cell)
+        return run_command(container_commands, self, expand(self.shell, line), cell)
+
+
+# a Go template in a line ({{.Names}}, {{json .Config}}, {{printf "%s}}" .X}}), or a lone {{ or }}:
+# kept as typed by expand()
+_TEMPLATE = re.compile(r'\{\{(?:"(?:[^"\\]|\\.)*"|`[^`]*`|[^"`])*?\}\}|\{\{|\}\}', re.S)
+
+
+def expand(shell, line: str) -> str:
+    """A magic's line expanded as IPython expands it ({var}, {expr}, $var, from the namespace of
+    whatever ran the magic: the cell, or a function calling run_line_magic), except that Go
+    templates stay as typed: {{ and }} are kept where IPython would turn them into { and }, and
+    nothing between them expands ({{range $k, $v := .Labels}}). A line that does not expand (a
+    name that is not defined) is left as it is, as IPython leaves it."""
+    depth = _user_frame_depth(shell)
+    if depth is None or ("{" not in line and "$" not in line):
+        return line
+    kept: list[str] = []
+
+    def hold(match: re.Match) -> str:  # a stand-in with the template's quotes: $var inside '...' stays
+        kept.append(match[0])
+        return f"\x00{len(kept) - 1}\x00" + "'" * match[0].count("'")
+    expanded = shell.var_expand(_TEMPLATE.sub(hold, line), depth)
+    for i, text in enumerate(kept):
+        expanded = expanded.replace(f"\x00{i}\x00" + "'" * text.count("'"), text, 1)
+    return expanded
+
+
+def _user_frame_depth(shell) -> int | None:
+    """How many frames above expand() the code that called run_line_magic/run_cell_magic is (what
+    shell.var_expand's ``depth`` means there); None when the magic was not run by IPython."""
+    if shell is None:
+        return None
+    runners = {getattr(shell, name).__func__.__code__ for name in ("run_line_magic", "run_cell_magic")}
+    frame, depth = sys._getframe(2), 1  # 2: the caller of expand()
+    while frame is not None:
+        if frame.f_code in runners:
+            return depth + 1
+        frame, depth = frame.f_back, depth + 1
+    return None
 
 
 def passwords(words: list[str], parser) -> list[str]:

@@ -375,7 +375,7 @@ def _network_option(text: str) -> tuple[str, Endpoint]:
 def _networks(spec: ContainerSpec, args) -> None:
     """``--network`` (once or more) with ``--network-alias``, ``--ip``, ``--ip6``, ``--link-local-ip``,
     ``--link`` and ``--mac-address``: the first network's endpoint takes them, as the CLI does."""
-    networks = [_network_option(text) for text in args.network] or [("default", Endpoint())]
+    networks = [_network_option(text) for text in args.network if text] or [("default", Endpoint())]
     first_name, first = networks[0]
     builtin = first_name in ("default", "bridge", "host", "none") or first_name.startswith("container:")
     first.aliases += args.network_alias

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from . import gotemplate as gt
+from .commands import FORMAT_HELP, _short, formatted
 from .container import container_commands as cli
 from .display import JSONView, Text
 from .registry import arg
@@ -9,9 +11,52 @@ from .registry import arg
 FILTER = arg("-f", "--filter", action="append", default=[], metavar="KEY=VALUE")
 
 
-@cli.command("volume ls", "List volumes (a DataFrame)", FILTER)
+@cli.command("volume ls", "List volumes (a DataFrame; with --format, text as the docker CLI prints it)", FILTER,
+             arg("-q", "--quiet", action="store_true", help="only the names"), arg("--format", help=FORMAT_HELP))
 def volume_ls(ctx, args):
-    return ctx.engine.volumes.frame(filters=args.filter)
+    if not (args.format or args.quiet):
+        return ctx.engine.volumes.frame(filters=args.filter)
+    rows = [VolumeRow(volume.raw) for volume in ctx.engine.volumes.list(filters=args.filter)]
+    return formatted("{{.Name}}" if args.quiet else args.format, rows, VolumeRow.header,
+                     "table {{.Driver}}\\t{{.Name}}", "name: {{.Name}}\\ndriver: {{.Driver}}\\n")
+
+
+class VolumeRow(gt.Context):
+    """``docker volume ls --format``'s fields (docker's volumeContext)."""
+
+    go_type = "*formatter.volumeContext"
+    header = gt.Header(Name="VOLUME NAME", Driver="DRIVER", Scope="SCOPE", Mountpoint="MOUNTPOINT", Labels="LABELS",
+                       Links="LINKS", Size="SIZE")
+
+    def __init__(self, raw: dict):
+        self.raw = raw
+
+    def Name(self) -> str:
+        return self.raw.get("Name", "")
+
+    def Driver(self) -> str:
+        return self.raw.get("Driver", "")
+
+    def Scope(self) -> str:
+        return self.raw.get("Scope", "")
+
+    def Mountpoint(self) -> str:
+        return self.raw.get("Mountpoint", "")
+
+    def Labels(self) -> str:  # in the engine's order (the CLI's is Go's random map order)
+        return ",".join(f"{k}={v}" for k, v in (self.raw.get("Labels") or {}).items())
+
+    @gt.go("string")
+    def Label(self, name: str) -> str:
+        return (self.raw.get("Labels") or {}).get(name, "")
+
+    def Links(self) -> str:
+        usage = self.raw.get("UsageData")
+        return "N/A" if usage is None else str(usage.get("RefCount", 0))
+
+    def Size(self) -> str:
+        usage = self.raw.get("UsageData")
+        return "N/A" if usage is None else gt.human_size(usage.get("Size", 0))
 
 
 @cli.command("volume create", "Create a volume", arg("name", nargs="?"),
@@ -43,9 +88,55 @@ def volume_prune(ctx, args):
     return _pruned(ctx.engine.volumes.prune(all=args.all, filters=args.filter), "volumes")
 
 
-@cli.command("network ls", "List networks (a DataFrame)", FILTER)
+@cli.command("network ls", "List networks (a DataFrame; with --format, text as the docker CLI prints it)", FILTER,
+             arg("-q", "--quiet", action="store_true", help="only the ids"),
+             arg("--no-trunc", action="store_true", help="--format: full ids"), arg("--format", help=FORMAT_HELP))
 def network_ls(ctx, args):
-    return ctx.engine.networks.frame(filters=args.filter)
+    if not (args.format or args.quiet):
+        return ctx.engine.networks.frame(filters=args.filter)
+    rows = [NetworkRow(network.raw, not args.no_trunc) for network in ctx.engine.networks.list(filters=args.filter)]
+    return formatted("{{.ID}}" if args.quiet else args.format, rows, NetworkRow.header,
+                     "table {{.ID}}\\t{{.Name}}\\t{{.Driver}}\\t{{.Scope}}",
+                     "network_id: {{.ID}}\\nname: {{.Name}}\\ndriver: {{.Driver}}\\nscope: {{.Scope}}\\n")
+
+
+class NetworkRow(gt.Context):
+    """``docker network ls --format``'s fields (docker's networkContext)."""
+
+    go_type = "*network.networkContext"
+    header = gt.Header(ID="NETWORK ID", Name="NAME", Driver="DRIVER", Scope="SCOPE", IPv6="IPV6", Internal="INTERNAL",
+                       Labels="LABELS", CreatedAt="CREATED AT")
+
+    def __init__(self, raw: dict, trunc: bool = True):
+        self.raw, self.trunc = raw, trunc
+
+    def ID(self) -> str:
+        return _short(self.raw.get("Id", "")) if self.trunc else self.raw.get("Id", "")
+
+    def Name(self) -> str:
+        return self.raw.get("Name", "")
+
+    def Driver(self) -> str:
+        return self.raw.get("Driver", "")
+
+    def Scope(self) -> str:
+        return self.raw.get("Scope", "")
+
+    def IPv6(self) -> str:
+        return "true" if self.raw.get("EnableIPv6") else "false"
+
+    def Internal(self) -> str:
+        return "true" if self.raw.get("Internal") else "false"
+
+    def Labels(self) -> str:  # in the engine's order (the CLI's is Go's random map order)
+        return ",".join(f"{k}={v}" for k, v in (self.raw.get("Labels") or {}).items())
+
+    @gt.go("string")
+    def Label(self, name: str) -> str:
+        return (self.raw.get("Labels") or {}).get(name, "")
+
+    def CreatedAt(self) -> str:
+        return gt.go_timestamp(self.raw.get("Created", ""))
 
 
 @cli.command("network create", "Create a network", arg("name"), arg("-d", "--driver", default="bridge"),
