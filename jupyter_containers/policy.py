@@ -181,7 +181,7 @@ class ContainersPolicy(Configurable):
         self.check_action("compose")
         for service in project.services:
             try:
-                self.check_create(**project.create_options(service, 1))
+                self.check_spec(project.create_spec(service, 1))
             except PolicyDenied as exc:
                 raise PolicyDenied(f"service {service}: {exc}", status=403, operation="compose") from None
         for key, spec in project.model.volumes.items():

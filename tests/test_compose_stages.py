@@ -10,7 +10,8 @@ from conftest import compose_schema
 from jupyter_containers.compose import ComposeFileError, load_project
 from jupyter_containers.compose import graph, load
 from jupyter_containers.compose.interpolate import interpolate, substitute
-from jupyter_containers.compose.models import parse_duration, parse_size
+from jupyter_containers.compose.models import parse_duration
+from jupyter_containers.engine.spec_parse import parse_size
 from jupyter_containers.compose.plan import make_plan
 from jupyter_containers.compose.project import CONFIG_HASH, NUMBER, ONEOFF, PROJECT, SERVICE
 from jupyter_containers.engine.records import Container
@@ -124,11 +125,13 @@ def bad(text: str) -> str:
 
 @pytest.mark.parametrize("body, expected", [
     ("services:\n  web:\n    image: a\n    ports: ['99999:80']\n",
-     "<cell>: services.web.ports[0].published: invalid published port '99999': ports go from 1 to 65535"),
+     "<cell>: services.web.ports[0]: invalid port '99999:80': ports go from 1 to 65535"),
     ("services:\n  web:\n    image: a\n    ports: ['x:80']\n", "<cell>: services.web.ports[0]: invalid port 'x:80'"),
     ("services:\n  web:\n    image: a\n    imgae: b\n", "<cell>: services.web.imgae: unknown key 'imgae'"),
-    ("services:\n  web:\n    image: a\n    links: [db]\n",
-     "<cell>: services.web.links: 'links' is not supported by jupyter-containers' compose"),
+    ("services:\n  web:\n    image: a\n    credential_spec: {file: x}\n",
+     "<cell>: services.web.credential_spec: 'credential_spec' is a Windows container feature"),
+    ("services:\n  web:\n    image: a\n    network_mode: host\n    networks: [x]\n",
+     "services.web: network_mode and networks cannot be combined"),
     ("services:\n  web:\n    image: a\n    restart: sometimes\n", "services.web.restart: invalid restart policy"),
     ("services:\n  web:\n    image: a\n    healthcheck: {test: 'true', interval: soon}\n",
      "services.web.healthcheck.interval: invalid duration 'soon'"),
@@ -145,8 +148,8 @@ def bad(text: str) -> str:
     ("services:\n  web:\n    image: a\n    container_name: x\n    scale: 2\n", "allows one replica, not 2"),
     ("services:\n  a: {image: x, depends_on: [b]}\n  b: {image: x, depends_on: [c]}\n"
      "  c: {image: x, depends_on: [a]}\n", "dependency cycle: a -> b -> c -> a"),
-    ("services:\n  web:\n    image: a\nsecrets:\n  s: {environment: X}\n",
-     "secrets.s.environment: 'environment' is not supported"),
+    ("services:\n  web:\n    image: a\nsecrets:\n  s: {environment: X, file: y}\n",
+     "secrets.s: give one of file:, environment: or content:"),
     ("services: [a]\n", "<cell>: services: Input should be a valid dictionary"),
 ])
 def test_validation_messages_name_the_path(body, expected):
@@ -184,20 +187,20 @@ volumes:
     assert [(m.type, m.source, m.target, m.read_only) for m in web.volumes] == [
         ("volume", "data", "/data", True), ("bind", "/tmp/src", "/src", False), ("volume", None, "/anon", False),
         ("tmpfs", None, "/t", False)]
-    assert web.volumes[3].tmpfs == {"size": 1024 * 1024}
+    assert web.volumes[3].tmpfs.size == 1024 * 1024
     assert web.environment == {"A": "1", "B": "from-env"}
     assert web.extra_hosts == ["db:10.0.0.2"]
     assert web.healthcheck.test == ["CMD-SHELL", "wget -q -O- http://127.0.0.1/"]
     assert (web.healthcheck.interval, web.healthcheck.timeout) == (90, 0.5)
     assert web.replicas == 3 and web.deploy.resources.limits.memory == 64 * 1024 ** 2
-    options = project.create_options("web", 2)
-    assert options["name"] == "p-web-2" and options["cpus"] == 0.5
-    assert options["ports"]["90/udp"] == [("127.0.0.1", "9000-9001")]
-    assert options["volumes"] == ["/tmp/src:/src:rw"]
-    assert {"Type": "volume", "Source": "p_data", "Target": "/data", "ReadOnly": True} in options["mounts"]
-    assert options["ulimits"] == {"nofile": (1024, 1024), "nproc": (10, 20)}
-    assert options["healthcheck"]["interval"] == 90 * 10 ** 9
-    assert options["networks"] == {"p_default": ["web"]}
+    spec = project.create_spec("web", 2)
+    assert spec.name == "p-web-2" and spec.nano_cpus == 500_000_000 and spec.memory == 64 * 1024 ** 2
+    assert spec.port_bindings["90/udp"] == [{"HostIp": "127.0.0.1", "HostPort": "9000-9001"}]
+    assert spec.binds == ["/tmp/src:/src:rw"] and spec.volumes == {"/anon": {}}
+    assert {"Type": "volume", "Source": "p_data", "Target": "/data", "ReadOnly": True} in spec.mounts
+    assert spec.ulimits == [{"Name": "nofile", "Soft": 1024, "Hard": 1024}, {"Name": "nproc", "Soft": 10, "Hard": 20}]
+    assert spec.healthcheck["Interval"] == 90 * 10 ** 9
+    assert list(spec.endpoints) == ["p_default"] and spec.endpoints["p_default"].aliases == ["web"]
 
 
 def test_durations_and_sizes():

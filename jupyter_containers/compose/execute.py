@@ -18,7 +18,7 @@ from ..engine.records import Container
 from . import graph
 from .errors import ComposeError
 from .plan import Plan, make_plan, number, project_containers
-from .project import (CONFIG_FILES, DEPENDS_ON, NETWORK, PROJECT, SERVICE, VERSION, VOLUME, WORKING_DIR,
+from .project import (implicit_deps, CONFIG_FILES, DEPENDS_ON, NETWORK, PROJECT, SERVICE, VERSION, VOLUME, WORKING_DIR,
                       COMPOSE_VERSION, Project, check_name)
 
 if TYPE_CHECKING:
@@ -169,8 +169,13 @@ class Stack:
         self._ensure_volumes(project)
         # as Compose does: create everything at once (creating needs no dependency), and start each
         # service once it is created and what it depends on is started, healthy or completed
+        # (but a container naming another in links, volumes_from, network_mode, ipc or pid needs that one to
+        # exist: those wait for its creation; submitted in dependency order, they only wait on earlier tasks)
         with ThreadPoolExecutor(max(1, min(self.workers, len(chosen)))) as pool:
-            creating = {s: pool.submit(self._create, s, plan) for s in chosen}
+            creating: dict = {}
+            for s in chosen:
+                needs = [creating[d] for d in implicit_deps(project.services[s]) if d in creating]
+                creating[s] = pool.submit(self._create_after, needs, s, plan)
 
             def start(service: str) -> None:
                 self._start(service, plan, creating[service].result())
@@ -186,6 +191,11 @@ class Stack:
             self.wait(chosen, timeout=wait_timeout)
         return plan
 
+    def _create_after(self, needs: list, service: str, plan: Plan) -> list[Container]:
+        for need in needs:
+            need.result()  # its failure is this one's too
+        return self._create(service, plan)
+
     def _create(self, service: str, plan: Plan) -> list[Container]:
         """Remove surplus replicas, replace out-of-date containers, create missing ones (not started)."""
         todo = plan.services[service]
@@ -198,15 +208,22 @@ class Stack:
         return sorted(out, key=number)
 
     def _create_one(self, service: str, n: int, image: str) -> Container:
-        options = self.project.create_options(service, n)
-        self._emit(service, "creating", options["name"])
+        spec = self.project.create_spec(service, n, self.engine.api._version)
+        self._emit(service, "creating", spec.name)
         try:
-            container = self.engine.containers.create(image, **options)
+            container = self.engine.containers.create_from(spec)
         except ContainersError as exc:
             if exc.operation == "pull" and image not in str(exc):
                 raise ComposeError(f"cannot pull {image}: {exc}", operation="pull", target=image) from None
             raise
-        self._emit(service, "created", options["name"])
+        files = self.project.copied_files(service)
+        if files:
+            try:
+                self.engine.containers.put_files(container.id, files)
+            except ContainersError:
+                self.engine.containers.remove(container.id, force=True, missing_ok=True)
+                raise
+        self._emit(service, "created", spec.name)
         return container
 
     def _start(self, service: str, plan: Plan, created: list[Container]) -> None:
@@ -300,12 +317,22 @@ class Stack:
             if svc.build is None or not (always or svc.pull_policy == "build"
                                          or not self.engine.images.exists(image)):
                 continue
-            self._emit(service, "building", detail=image)
             b = svc.build
+            for key in b.buildkit_only():
+                raise ComposeError(f"service {service}: build.{key} needs BuildKit, which the engine's build API "
+                                   "here (the classic builder) cannot do", operation="build", target=service)
+            if len(b.platforms) > 1:
+                raise ComposeError(f"service {service}: build.platforms names {len(b.platforms)}; the classic "
+                                   "builder builds one platform at a time", operation="build", target=service)
+            self._emit(service, "building", detail=image)
             dockerfile = b.dockerfile_inline if b.dockerfile_inline is not None else b.dockerfile
             try:
-                self.engine.images.build(b.context, dockerfile=dockerfile, tag=image, build_args=b.args or None,
-                                         target=b.target, labels=b.labels or None)
+                self.engine.images.build(b.context, dockerfile=dockerfile, tag=[image, *b.tags],
+                                         build_args=b.args or None, target=b.target, labels=b.labels or None,
+                                         cache_from=b.cache_from, network=b.network, shm_size=b.shm_size,
+                                         extra_hosts=b.extra_hosts, isolation=b.isolation,
+                                         platform=b.platforms[0] if b.platforms else None,
+                                         no_cache=b.no_cache, pull=b.pull)
             except ContainersError as exc:
                 raise ComposeError(_failure(service, exc), operation="build", target=service) from None
             self._emit(service, "built", detail=image)
@@ -362,7 +389,9 @@ class Stack:
                 self.engine.networks.create(name, driver=(spec.driver if spec else None) or "bridge",
                                             internal=bool(spec and spec.internal), labels=labels,
                                             attachable=bool(spec and spec.attachable),
-                                            options=spec.driver_opts if spec else None)
+                                            options=spec.driver_opts if spec else None,
+                                            ipam=_ipam(spec.ipam) if spec and spec.ipam else None,
+                                            enable_ipv6=spec.enable_ipv6 if spec else None)
                 self._emit("", "created", detail=f"network {name}")
             except ContainersError as exc:
                 if exc.status != 409:
@@ -494,6 +523,13 @@ class Stack:
 
     def exec(self, service: str, cmd, index: int = 1, **options):
         return self.engine.containers.exec(self.container(service, index).id, cmd, **options)
+
+
+def _ipam(ipam) -> dict:
+    """A compose network's ``ipam`` in the Engine API's form."""
+    pools = [{k: v for k, v in (("Subnet", p.subnet), ("IPRange", p.ip_range), ("Gateway", p.gateway),
+                                ("AuxiliaryAddresses", p.aux_addresses or None)) if v} for p in ipam.config]
+    return {"Driver": ipam.driver or "default", "Config": pools, "Options": ipam.options or None}
 
 
 def _last_lines(engine: "Engine", container: Container, count: int = 3) -> str:

@@ -1,4 +1,5 @@
-"""Stage 1: find and read compose files, merge several into one mapping, read ``.env`` files.
+"""Stage 1: find and read compose files (YAML with the ``!reset`` and ``!override`` tags), read ``.env``
+files. ``extends.py`` resolves ``include`` and ``extends``; ``merge.py`` merges several files into one.
 
 Pure apart from reading the files it is given; nothing here talks to the engine.
 """
@@ -6,13 +7,15 @@ Pure apart from reading the files it is given; nothing here talks to the engine.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import yaml
 
 from .errors import ComposeFileError
+from .merge import merge_all
 
 DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 CELL = "<cell>"
@@ -49,126 +52,99 @@ def read_sources(paths: Iterable[str | Path]) -> list[Source]:
     return sources
 
 
-def parse(source: Source) -> dict:
-    """The YAML of one file as a mapping; a syntax error names the file and the line."""
+class _Tag:
+    """What a ``!reset`` or ``!override`` node becomes until ``split_tags`` takes it out."""
+
+    def __init__(self, kind: str, value: Any = None):
+        self.kind, self.value = kind, value
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader with the Compose Specification's ``!reset`` and ``!override`` tags."""
+
+
+def _construct_tag(kind: str):
+    def construct(loader: yaml.SafeLoader, node: yaml.Node) -> _Tag:
+        if kind == "reset":
+            return _Tag(kind)  # the value is ignored, as the specification says
+        if isinstance(node, yaml.MappingNode):
+            plain: yaml.Node = yaml.MappingNode("tag:yaml.org,2002:map", node.value, node.start_mark,
+                                                node.end_mark, node.flow_style)
+        elif isinstance(node, yaml.SequenceNode):
+            plain = yaml.SequenceNode("tag:yaml.org,2002:seq", node.value, node.start_mark, node.end_mark,
+                                      node.flow_style)
+        else:
+            tag = loader.resolve(yaml.ScalarNode, node.value, (True, False))
+            plain = yaml.ScalarNode(tag, node.value, node.start_mark, node.end_mark, node.style)
+        return _Tag(kind, loader.construct_object(plain, deep=True))
+    return construct
+
+
+_Loader.add_constructor("!reset", _construct_tag("reset"))
+_Loader.add_constructor("!override", _construct_tag("override"))
+
+
+def split_tags(data: Any, path: tuple = ()) -> tuple[Any, list[tuple]]:
+    """``data`` without its ``!reset`` values and with its ``!override`` values as plain values, and the
+    paths of both (what the merge clears from the files before this one). A ``!reset`` item of a
+    list is left out of the list."""
+    tagged: list[tuple] = []
+    if isinstance(data, dict):
+        out = {}
+        for key, value in data.items():
+            here = (*path, key)
+            if isinstance(value, _Tag):
+                tagged.append(here)
+                if value.kind == "reset":
+                    continue
+                value = value.value
+            out[key], inner = split_tags(value, here)
+            tagged += inner
+        return out, tagged
+    if isinstance(data, list):
+        items = []
+        for i, value in enumerate(data):
+            if isinstance(value, _Tag):
+                if value.kind == "reset":
+                    continue
+                value = value.value
+            item, inner = split_tags(value, (*path, i))
+            items.append(item)
+            tagged += inner
+        return items, tagged
+    if isinstance(data, _Tag):
+        return (None if data.kind == "reset" else split_tags(data.value, path)[0]), [path]
+    return data, tagged
+
+
+def parse_tagged(source: Source) -> tuple[dict, list[tuple]]:
+    """The YAML of one file as a mapping, and the paths its ``!reset``/``!override`` tags name.
+
+    A syntax error names the file and the line."""
     try:
-        data = yaml.safe_load(source.text)
+        data = yaml.load(source.text, Loader=_Loader)  # a SafeLoader with two more tags
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ComposeFileError(f"{source.name}:{where}: invalid YAML: {' '.join(str(problem).split())}") from None
+    data, tagged = split_tags(data)
     if data is None:
-        return {}
+        return {}, tagged
     if not isinstance(data, dict):
         raise ComposeFileError(f"{source.name}: a compose file is a mapping (services:, networks:, ...), "
                                f"not a {type(data).__name__}")
-    return data
+    return data, tagged
 
 
-# -- merging (the Compose Specification's merge rules) -----------------------------------------
-_AS_MAPPING = {"environment": "=", "labels": "=", "extra_hosts": ":", "sysctls": "=", "annotations": "="}
-_REPLACED = {"command", "entrypoint", "healthcheck.test"}
-
-
-def _to_mapping(value: Any, separator: str) -> dict:
-    if isinstance(value, Mapping):
-        return dict(value)
-    out = {}
-    for item in value or []:
-        key, eq, rest = str(item).partition(separator)
-        out[key] = rest if eq else None
-    return out
-
-
-def _names(value: Any) -> dict:
-    """``[a, b]`` or ``{a: {...}}`` -> ``{a: {...} or None}`` (depends_on, networks)."""
-    if isinstance(value, Mapping):
-        return dict(value)
-    return {str(item): None for item in value or []}
-
-
-def _volume_target(item: Any) -> str:
-    if isinstance(item, Mapping):
-        return str(item.get("target"))
-    parts = str(item).split(":")
-    return parts[1] if len(parts) > 1 else parts[0]
-
-
-def _unique(items: list) -> list:
-    seen, out = set(), []
-    for item in items:
-        key = repr(item)
-        if key not in seen:
-            seen.add(key)
-            out.append(item)
-    return out
-
-
-def _merge_value(key: str, base: Any, override: Any) -> Any:
-    if key in _REPLACED or override is None or base is None:
-        return override if override is not None else base
-    if isinstance(base, Mapping) and isinstance(override, Mapping):
-        return merge_mappings(base, override, key)
-    if isinstance(base, list) and isinstance(override, list):
-        return _unique(base + override)
-    return override
-
-
-def merge_mappings(base: Mapping, override: Mapping, prefix: str = "") -> dict:
-    out = dict(base)
-    for key, value in override.items():
-        out[key] = _merge_value(f"{prefix}.{key}" if prefix else key, out.get(key), value) \
-            if key in out else value
-    return out
-
-
-def merge_service(base: Mapping, override: Mapping) -> dict:
-    """One service of an override file laid over the same service of the files before it."""
-    out = dict(base)
-    for key, value in override.items():
-        if key not in out or value is None or out[key] is None:
-            out[key] = value
-        elif key in _AS_MAPPING:
-            out[key] = {**_to_mapping(out[key], _AS_MAPPING[key]), **_to_mapping(value, _AS_MAPPING[key])}
-        elif key in ("depends_on", "networks"):
-            merged = _names(out[key])
-            for name, options in _names(value).items():
-                old = merged.get(name)
-                merged[name] = merge_mappings(old, options) if isinstance(old, Mapping) and \
-                    isinstance(options, Mapping) else (options if options is not None else old)
-            out[key] = merged
-        elif key == "volumes" and isinstance(value, list) and isinstance(out[key], list):
-            by_target = {_volume_target(v): v for v in out[key]}
-            by_target.update({_volume_target(v): v for v in value})
-            out[key] = list(by_target.values())
-        elif key == "build" and isinstance(value, (str, Mapping)) and isinstance(out[key], (str, Mapping)):
-            as_map = lambda b: {"context": b} if isinstance(b, str) else dict(b)  # noqa: E731
-            out[key] = merge_mappings(as_map(out[key]), as_map(value), "build")
-        else:
-            out[key] = _merge_value(key, out[key], value)
-    return out
+def parse(source: Source) -> dict:
+    """The YAML of one file as a mapping; a syntax error names the file and the line."""
+    return parse_tagged(source)[0]
 
 
 def merge(documents: list[dict]) -> dict:
-    """Several files' mappings, later ones overriding earlier ones."""
-    if not documents:
-        return {}
-    out = dict(documents[0])
-    for doc in documents[1:]:
-        for key, value in doc.items():
-            if key == "services" and isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-                services = dict(out[key])
-                for name, service in value.items():
-                    old = services.get(name)
-                    services[name] = merge_service(old, service or {}) if isinstance(old, Mapping) \
-                        and isinstance(service, Mapping) else service
-                out[key] = services
-            elif isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-                out[key] = merge_mappings(out[key], value, key)
-            else:
-                out[key] = value
-    return out
+    """Several files' mappings, later ones overriding earlier ones (the rules are in ``merge.py``)."""
+    return merge_all((doc, ()) for doc in documents)
 
 
 # -- .env files --------------------------------------------------------------------------------

@@ -11,56 +11,41 @@ import re
 import shlex
 from typing import Annotated, Any, Literal
 
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationError,
+from pydantic import (BeforeValidator, Field, PlainSerializer, ValidationError,
                       field_validator, model_validator)
 
 from .errors import ComposeFileError
+from .keys import (BlkioConfig, Deploy, Device, Gpus, Hook, Ipam, Logging, Micros, Model, Size)
 
-# keys of the Compose Specification that this implementation does not do (yet)
+# keys of the Compose Specification that cannot be honoured here, each with the reason
 UNSUPPORTED = {
-    "links", "external_links", "pid", "ipc", "network_mode", "volumes_from", "devices", "dns", "dns_search",
-    "dns_opt", "domainname", "mac_address", "sysctls", "security_opt", "shm_size", "platform", "logging",
-    "cgroup_parent", "userns_mode", "isolation", "mem_reservation", "memswap_limit", "mem_swappiness",
-    "oom_score_adj", "oom_kill_disable", "group_add", "device_cgroup_rules", "runtime", "storage_opt",
-    "blkio_config", "cpu_shares", "cpu_quota", "cpu_period", "cpuset", "cpu_count", "cpu_percent",
-    "cpu_rt_runtime", "cpu_rt_period", "pids_limit", "credential_spec", "develop", "post_start", "pre_stop",
-    "annotations", "attach", "extends", "uts", "cgroup", "gpus", "label_file", "models", "provider",
-    "use_api_socket", "ipv4_address", "ipv6_address", "link_local_ips", "priority", "driver_opts",
-    "gw_priority", "mode", "placement", "restart_policy", "update_config", "rollback_config",
-    "endpoint_mode", "reservations", "pids", "ipam", "enable_ipv6", "include", "consistency",
-    "subpath", "selinux", "propagation", "template_driver", "environment", "content",
+    "credential_spec": "a Windows container feature",
+    "models": "a Docker Desktop feature (the model runner)",
+    "provider": "a Docker Desktop feature (provider plugins)",
+    "use_api_socket": "not supported here: mount the engine's socket as a volume if you mean it",
+    "pull_refresh_after": "not supported yet",
 }
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(us|ms|s|m|h)")
-_UNIT = {"us": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
-
-
 def parse_duration(value: Any) -> float | None:
-    """``1m30s``, ``10s``, ``500ms`` or a number of seconds -> seconds."""
+    """``1m30s``, ``10s``, ``500ms`` (Go's syntax, as the CLI's) or a number of seconds -> seconds."""
+    from ..engine import spec_parse
+    from ..engine.errors import InvalidArgument
+
     if value is None or isinstance(value, (int, float)) and not isinstance(value, bool):
         return None if value is None else float(value)
-    text = str(value).strip()
-    parts = _DURATION.findall(text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        raise ValueError(f"invalid duration {value!r}: use e.g. 10s, 1m30s or 500ms")
-    return sum(float(n) * _UNIT[u] for n, u in parts)
+    try:
+        return spec_parse.parse_duration(str(value)) / 1e9
+    except InvalidArgument:
+        raise ValueError(f"invalid duration {value!r}: use e.g. 10s, 1m30s or 500ms") from None
 
 
 def format_duration(seconds: float) -> str:
-    return f"{int(seconds)}s" if float(seconds).is_integer() else f"{round(seconds * 1000)}ms"
-
-
-def parse_size(value: Any) -> int | None:
-    if value is None or isinstance(value, int) and not isinstance(value, bool):
-        return value
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?", str(value).strip().lower())
-    if not match:
-        raise ValueError(f"invalid size {value!r}: use bytes or a number with k, m or g, e.g. 512m")
-    return int(float(match[1]) * 1024 ** " kmgt".index(match[2] or " "))
+    if float(seconds).is_integer():
+        return f"{int(seconds)}s"
+    return f"{round(seconds * 1000)}ms" if float(seconds * 1000).is_integer() else f"{round(seconds * 1e6)}us"
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration), PlainSerializer(format_duration)]
-Size = Annotated[int, BeforeValidator(parse_size), PlainSerializer(str)]
 
 
 def _scalar_text(value: Any) -> str | None:
@@ -110,15 +95,10 @@ Words = Annotated[list[str] | None, BeforeValidator(_words)]
 Strings = Annotated[list[str], BeforeValidator(_list)]
 
 
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _drop_extensions(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            return {k: v for k, v in data.items() if not str(k).startswith("x-")}
-        return data
+
+BUILDKIT_ONLY = ("additional_contexts", "ssh", "secrets", "cache_to", "ulimits", "privileged", "entitlements",
+                 "provenance", "sbom")
 
 
 class Build(Model):
@@ -128,15 +108,34 @@ class Build(Model):
     args: Env = {}
     target: str | None = None
     labels: Labels = {}
+    cache_from: list[str] = []
+    network: str | None = None
+    shm_size: Size | None = None
+    extra_hosts: Annotated[list[str], BeforeValidator(lambda v: _hosts(v))] = []
+    isolation: str | None = None
+    platforms: list[str] = []
+    tags: list[str] = []
+    no_cache: bool = False
+    pull: bool = False
+    # what only BuildKit can do: refused by name when asked for (see BUILDKIT_ONLY)
+    additional_contexts: Labels = {}
+    ssh: Strings = []
+    secrets: list[Any] = []
+    cache_to: list[str] = []
+    ulimits: dict[str, Any] = {}
+    privileged: bool = False
+    entitlements: list[str] = []
+    provenance: bool | str | None = None
+    sbom: bool | str | None = None
 
     @model_validator(mode="before")
     @classmethod
     def _short(cls, data: Any) -> Any:
         return {"context": data} if isinstance(data, str) else data
 
-
-_PORT = re.compile(r"^(?:(?:\[(?P<ip6>[0-9a-fA-F:.]+)\]|(?P<ip>\d+\.\d+\.\d+\.\d+)):)?(?:(?P<host>\d+(?:-\d+)?)?:)?"
-                   r"(?P<target>\d+)(?:/(?P<proto>tcp|udp|sctp))?$")
+    def buildkit_only(self) -> list[str]:
+        """The keys asking for what the engine's classic build API cannot do."""
+        return [key for key in BUILDKIT_ONLY if getattr(self, key) not in (None, False, [], {}, "false")]
 
 
 class Port(Model):
@@ -153,14 +152,19 @@ class Port(Model):
     def _short(cls, data: Any) -> Any:
         if isinstance(data, int) and not isinstance(data, bool):
             return {"target": data}
-        if not isinstance(data, str):
-            return data
-        match = _PORT.match(data.strip())
-        if not match:
-            raise ValueError(f"invalid port {data!r}: use [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL], "
-                             "e.g. 127.0.0.1:8080:80")
-        return {"target": int(match["target"]), "published": match["host"],
-                "host_ip": match["ip6"] or match["ip"], "protocol": match["proto"] or "tcp"}
+        if isinstance(data, str):
+            from ..engine import spec_parse
+            from ..engine.errors import InvalidArgument
+
+            try:
+                spec_parse.parse_publish([data.strip()])
+            except InvalidArgument as exc:
+                raise ValueError(f"invalid port {data!r}: {str(exc).partition(': ')[2]}") from None
+            expanded = _ports([data])
+            if len(expanded) != 1:
+                raise ValueError(f"invalid port {data!r}: a range here makes several ports")
+            return expanded[0]
+        return data
 
     @field_validator("published")
     @classmethod
@@ -172,14 +176,64 @@ class Port(Model):
         return value
 
 
+def _ports(value: Any) -> Any:
+    """The short syntax through the docker CLI's parser: ``8000-8002:80-82`` is three ports."""
+    from ..engine import spec_parse
+    from ..engine.errors import InvalidArgument
+
+    if not isinstance(value, list):
+        return value
+    out = []
+    for item in value:
+        if not isinstance(item, str):
+            out.append(item)
+            continue
+        try:
+            _, bindings = spec_parse.parse_publish([item.strip()])
+        except InvalidArgument:
+            out.append(item)  # Port says what is wrong with it, at its index
+            continue
+        for key, entries in bindings.items():
+            target, _, protocol = key.partition("/")
+            for entry in entries:
+                out.append({"target": int(target), "published": entry["HostPort"] or None,
+                            "host_ip": entry["HostIp"] or None, "protocol": protocol})
+    return out
+
+
+class BindOptions(Model):
+    create_host_path: bool = True
+    propagation: Literal["shared", "slave", "private", "rshared", "rslave", "rprivate"] | None = None
+    selinux: Literal["z", "Z"] | None = None
+    recursive: Literal["enabled", "disabled", "writable", "readonly"] | None = None
+
+
+class VolumeOptions(Model):
+    nocopy: bool = False
+    subpath: str | None = None
+    labels: dict[str, str] = {}
+
+
+class TmpfsOptions(Model):
+    size: Size | None = None
+    mode: int | None = None
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _octal(cls, value: Any) -> Any:
+        return int(value, 8) if isinstance(value, str) else value
+
+
 class Mount(Model):
-    type: Literal["volume", "bind", "tmpfs"]
+    type: Literal["volume", "bind", "tmpfs", "npipe", "cluster", "image"]
     source: str | None = None
     target: str
     read_only: bool = False
-    volume: dict[Literal["nocopy"], bool] | None = None
-    bind: dict[Literal["create_host_path"], bool] | None = None
-    tmpfs: dict[Literal["size"], Size] | None = None
+    consistency: str | None = None
+    bind: BindOptions | None = None
+    volume: VolumeOptions | None = None
+    tmpfs: TmpfsOptions | None = None
+    image: dict[Literal["subpath"], str] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -193,12 +247,15 @@ class Mount(Model):
             raise ValueError(f"invalid volume {data!r}: use SOURCE:TARGET[:ro|rw] or TARGET")
         source, target, *mode = parts
         options = set(mode[0].split(",")) if mode else set()
-        if options - {"ro", "rw", "z", "Z", "nocopy"}:
+        propagation = options & {"shared", "slave", "private", "rshared", "rslave", "rprivate"}
+        if options - {"ro", "rw", "z", "Z", "nocopy", "consistent", "cached", "delegated"} - propagation:
             raise ValueError(f"invalid volume {data!r}: unknown mode {mode[0]!r}")
         kind = "bind" if source.startswith(("/", ".", "~")) else "volume"
         out = {"type": kind, "source": source, "target": target, "read_only": "ro" in options}
         if kind == "bind":
-            out["bind"] = {"create_host_path": True}
+            out["bind"] = {"create_host_path": True, **({"selinux": "z" if "z" in options else "Z"}
+                                                        if options & {"z", "Z"} else {}),
+                           **({"propagation": propagation.pop()} if propagation else {})}
         if "nocopy" in options:
             out["volume"] = {"nocopy": True}
         return out
@@ -207,10 +264,13 @@ class Mount(Model):
     def _check(self) -> "Mount":
         if not self.target.startswith("/"):
             raise ValueError(f"the target {self.target!r} must be an absolute path in the container")
-        if self.type == "bind" and not self.source:
-            raise ValueError("a bind mount needs a source")
+        if self.type in ("bind", "image") and not self.source:
+            raise ValueError(f"a {self.type} mount needs a source")
         if self.type == "tmpfs" and self.source:
             raise ValueError("a tmpfs mount takes no source")
+        for kind in ("bind", "volume", "tmpfs"):
+            if getattr(self, kind) is not None and self.type != kind:
+                raise ValueError(f"{kind} options do not go with a mount of type {self.type}")
         return self
 
 
@@ -242,6 +302,14 @@ class Dependency(Model):
 
 class ServiceNetwork(Model):
     aliases: list[str] = []
+    ipv4_address: str | None = None
+    ipv6_address: str | None = None
+    link_local_ips: list[str] = []
+    mac_address: str | None = None
+    driver_opts: dict[str, str] = {}
+    priority: int = 0
+    gw_priority: int = 0
+    interface_name: str | None = None
 
 
 class Ulimit(Model):
@@ -261,6 +329,11 @@ class FileRef(Model):
     gid: str | None = None
     mode: int | None = None
 
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _octal(cls, value: Any) -> Any:
+        return int(value, 8) if isinstance(value, str) else value
+
     @model_validator(mode="before")
     @classmethod
     def _short(cls, data: Any) -> Any:
@@ -276,20 +349,6 @@ class EnvFile(Model):
     @classmethod
     def _short(cls, data: Any) -> Any:
         return {"path": data} if isinstance(data, str) else data
-
-
-class Limits(Model):
-    cpus: float | None = None
-    memory: Size | None = None
-
-
-class Resources(Model):
-    limits: Limits | None = None
-
-
-class Deploy(Model):
-    replicas: int | None = Field(None, ge=0)
-    resources: Resources | None = None
 
 
 def _names(value: Any) -> Any:
@@ -321,7 +380,7 @@ class Service(Model):
     entrypoint: Words = None
     environment: Env = {}
     env_file: Annotated[list[EnvFile], BeforeValidator(_list)] = []
-    ports: list[Port] = []
+    ports: Annotated[list[Port], BeforeValidator(_ports)] = []
     expose: Strings = []
     volumes: list[Mount] = []
     tmpfs: Strings = []
@@ -352,6 +411,61 @@ class Service(Model):
     mem_limit: Size | None = None
     configs: list[FileRef] = []
     secrets: list[FileRef] = []
+    # the engine's container options, as docker run's flags
+    annotations: Labels = {}
+    attach: bool = True
+    blkio_config: BlkioConfig | None = None
+    cgroup: Literal["host", "private"] | None = None
+    cgroup_parent: str | None = None
+    cpu_count: int | None = None
+    cpu_percent: int | None = None
+    cpu_period: Micros | None = None
+    cpu_quota: Micros | None = None
+    cpu_rt_period: Micros | None = None
+    cpu_rt_runtime: Micros | None = None
+    cpu_shares: int | None = None
+    cpuset: str | None = None
+    develop: dict | None = None
+    device_cgroup_rules: list[str] = []
+    devices: list[Device] = []
+    dns: Strings = []
+    dns_opt: list[str] = []
+    dns_search: Strings = []
+    domainname: str | None = None
+    external_links: list[str] = []
+    gpus: Gpus = []
+    group_add: Annotated[list[str], BeforeValidator(lambda v: [str(x) for x in v or []])] = []
+    ipc: str | None = None
+    isolation: str | None = None
+    label_file: Strings = []
+    links: list[str] = []
+    logging: Logging | None = None
+    mac_address: str | None = None
+    mem_reservation: Size | None = None
+    mem_swappiness: int | None = Field(None, ge=0, le=100)
+    memswap_limit: Size | None = None
+    network_mode: str | None = None
+    oom_kill_disable: bool | None = None
+    oom_score_adj: int | None = Field(None, ge=-1000, le=1000)
+    pid: str | None = None
+    pids_limit: int | None = None
+    platform: str | None = None
+    post_start: list[Hook] = []
+    pre_stop: list[Hook] = []
+    runtime: str | None = None
+    security_opt: list[str] = []
+    shm_size: Size | None = None
+    storage_opt: dict[str, str] = {}
+    sysctls: Labels = {}
+    userns_mode: str | None = None
+    uts: str | None = None
+    volumes_from: list[str] = []
+
+    @model_validator(mode="after")
+    def _network_mode(self) -> "Service":
+        if self.network_mode is not None and self.networks:
+            raise ValueError("network_mode and networks cannot be combined")
+        return self
 
     @field_validator("restart")
     @classmethod
@@ -383,6 +497,9 @@ class NetworkSpec(Model):
     internal: bool = False
     attachable: bool = False
     labels: Labels = {}
+    ipam: Ipam | None = None
+    enable_ipv6: bool | None = None
+    enable_ipv4: bool | None = None
 
 
 class VolumeSpec(Model):
@@ -396,14 +513,21 @@ class VolumeSpec(Model):
 class FileObject(Model):
     name: str | None = None
     file: str | None = None
+    environment: str | None = None
+    content: str | None = None
     external: bool = False
+    labels: Labels = {}
+    template_driver: str | None = None
 
     @model_validator(mode="after")
-    def _needs_file(self) -> "FileObject":
-        if not self.file and not self.external:
-            raise ValueError("give a file: (environment: and content: are not supported)")
+    def _one_source(self) -> "FileObject":
         if self.external:
-            raise ValueError("external configs and secrets are a Swarm feature; use file:")
+            raise ValueError("external configs and secrets are a Swarm feature; use file:, environment: or content:")
+        # (environment with content: the variable's value, read while loading)
+        if (self.file is not None) + (self.environment is not None or self.content is not None) != 1:
+            raise ValueError("give one of file:, environment: or content:")
+        if self.template_driver:
+            raise ValueError("template_driver is a Swarm feature")
         return self
 
 
@@ -443,7 +567,7 @@ def describe(error: dict) -> str:
     key = str(loc[-1]) if loc else ""
     if error["type"] == "extra_forbidden":
         if key in UNSUPPORTED:
-            return f"{_path(loc)}: {key!r} is not supported by jupyter-containers' compose"
+            return f"{_path(loc)}: {key!r} is {UNSUPPORTED[key]}"
         return f"{_path(loc)}: unknown key {key!r}"
     if error["type"] == "missing":
         return f"{_path(loc)}: required"

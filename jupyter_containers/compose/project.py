@@ -84,7 +84,9 @@ class Project:
     # -- dependencies ----------------------------------------------------------------------
     @property
     def deps(self) -> dict[str, set[str]]:
-        return {name: set(svc.depends_on) for name, svc in self.services.items()}
+        """Each service's dependencies: ``depends_on`` and the services it names in ``links``,
+        ``volumes_from``, ``network_mode``, ``ipc`` and ``pid`` (as docker compose orders them)."""
+        return {name: set(svc.depends_on) | implicit_deps(svc) for name, svc in self.services.items()}
 
     def select(self, names: Iterable[str] = ()) -> list[str]:
         """The services an ``up NAMES`` touches (all active ones when none are named), in order."""
@@ -115,55 +117,43 @@ class Project:
         return {**svc.labels, **self.project_labels(), SERVICE: service, NUMBER: str(number), ONEOFF: "False",
                 CONFIG_HASH: self.config_hash(service), DEPENDS_ON: depends}
 
-    def create_options(self, service: str, number: int) -> dict:
-        """Keyword arguments for ``engine.containers.create`` (the image aside)."""
+    def create_spec(self, service: str, number: int, api_version: str = "1.41"):
+        """The ContainerSpec of container ``number`` of ``service`` (what ``docker run`` flags also make)."""
+        from .to_spec import service_spec
+
+        return service_spec(self, service, number, api_version)
+
+    def path(self, relative: str) -> str:
+        return _absolute(relative, Path(self.working_dir))
+
+    def _file_refs(self, service: str):
         svc = self.services[service]
-        ports: dict[str, list] = {}
-        for p in svc.ports:
-            ports.setdefault(f"{p.target}/{p.protocol}", []).append((p.host_ip or "", p.published or ""))
-        binds, mounts = [], []
-        for m in svc.volumes:
-            if m.type == "bind" and (m.bind is None or m.bind.get("create_host_path", True)):
-                binds.append(f"{m.source}:{m.target}:{'ro' if m.read_only else 'rw'}")
-            elif m.type == "bind":
-                mounts.append({"Type": "bind", "Source": m.source, "Target": m.target, "ReadOnly": m.read_only})
-            elif m.type == "volume":
-                mount = {"Type": "volume", "Target": m.target, "ReadOnly": m.read_only,
-                         "Source": self.volume_name(m.source) if m.source else ""}
-                if m.volume and m.volume.get("nocopy"):
-                    mount["VolumeOptions"] = {"NoCopy": True}
-                mounts.append(mount)
-            else:
-                mounts.append({"Type": "tmpfs", "Target": m.target,
-                               **({"TmpfsOptions": {"SizeBytes": m.tmpfs["size"]}} if m.tmpfs else {})})
         for kind, refs, default_dir in (("secrets", svc.secrets, "/run/secrets/"), ("configs", svc.configs, "/")):
             for ref in refs:
-                source = getattr(self.model, kind)[ref.source].file
+                obj = getattr(self.model, kind)[ref.source]
                 target = ref.target if (ref.target or "").startswith("/") else default_dir + (ref.target or ref.source)
-                binds.append(f"{source}:{target}:ro")
-        health = None
-        if svc.healthcheck is not None:
-            h = svc.healthcheck
-            ns = lambda s: int(s * 1e9) if s is not None else None  # noqa: E731
-            health = {"test": ["NONE"]} if h.disable else {
-                "test": h.test, "interval": ns(h.interval), "timeout": ns(h.timeout), "retries": h.retries,
-                "start_period": ns(h.start_period)}
-        limits = svc.deploy.resources.limits if svc.deploy and svc.deploy.resources else None
-        env = {k: v for k, v in svc.environment.items() if v is not None}
-        return dict(
-            command=svc.command, entrypoint=svc.entrypoint, name=self.container_name(service, number),
-            env=env or None, ports=ports or None, volumes=binds or None, mounts=mounts or None,
-            labels=self.container_labels(service, number), workdir=svc.working_dir, user=svc.user,
-            restart=svc.restart, cpus=(limits.cpus if limits and limits.cpus else svc.cpus),
-            memory=(limits.memory if limits and limits.memory else svc.mem_limit),
-            hostname=svc.hostname, privileged=bool(svc.privileged), tty=bool(svc.tty),
-            stdin_open=bool(svc.stdin_open), healthcheck=health, init=svc.init,
-            cap_add=svc.cap_add or None, cap_drop=svc.cap_drop or None, extra_hosts=svc.extra_hosts or None,
-            ulimits={k: (u.soft, u.hard) for k, u in svc.ulimits.items()} or None,
-            tmpfs=svc.tmpfs or None, read_only=bool(svc.read_only), stop_signal=svc.stop_signal,
-            stop_timeout=int(svc.stop_grace_period) if svc.stop_grace_period is not None else None,
-            networks=self.networks_of(service), expose=svc.expose or None,
-            pull="never" if svc.build is not None or svc.pull_policy == "never" else "missing")
+                yield ref, obj, target
+
+    def mounted_files(self, service: str) -> list[tuple[str, str]]:
+        """Secrets and configs from files, with no owner or mode asked for: bind-mounted read-only."""
+        return [(obj.file, target) for ref, obj, target in self._file_refs(service)
+                if obj.file and ref.uid is None and ref.gid is None and ref.mode is None]
+
+    def copied_files(self, service: str) -> list[tuple]:
+        """Secrets and configs copied into the container before it starts, as docker compose does when
+        they come from ``environment``/``content`` or ask for ``uid``/``gid``/``mode``:
+        (target, bytes, uid, gid, mode)."""
+        out = []
+        for ref, obj, target in self._file_refs(service):
+            if obj.file and ref.uid is None and ref.gid is None and ref.mode is None:
+                continue
+            if obj.environment is not None and obj.content is None:
+                raise ComposeFileError(f"{ref.source}: its environment variable {obj.environment} is not set; "
+                                       f"set it for service {service}")
+            data = Path(obj.file).read_bytes() if obj.file else (obj.content or "").encode()
+            mode = ref.mode if ref.mode is not None else 0o444
+            out.append((target, data, int(ref.uid or 0), int(ref.gid or 0), mode))
+        return out
 
     # -- the resolved file --------------------------------------------------------------------
     def config(self) -> dict:
@@ -185,6 +175,10 @@ class Project:
                                 "name": self.network_name(k)} for k, v in sorted(nets.items())}
         data["volumes"] = {k: {**(v.model_dump(mode="json", exclude_none=True) if v else {}),
                                "name": self.volume_name(k)} for k, v in self.model.volumes.items()}
+        for kind in ("secrets", "configs"):  # a value read from the environment is printed as where it comes from
+            for obj in data.get(kind, {}).values():
+                if obj.get("environment") is not None:
+                    obj.pop("content", None)
         return prune(data)
 
     def to_yaml(self, show_secrets: bool = False) -> str:
@@ -247,13 +241,10 @@ def load_project(files: Iterable[str | os.PathLike] | None = None, *, text: str 
     variables: dict[str, str | None] = dict(load.read_env_file(env_file) if env_file
                                              else load.read_env_file(base / ".env", required=False))
     variables.update(os.environ if env is None else env)
+    from .extends import load_files  # include, extends, !reset/!override, the merge of the files
+
     warnings: list[str] = []
-    documents = []
-    for source in sources:
-        data = interpolate(load.parse(source), variables, "", warnings)
-        models.validate(data, source.name)  # errors name this file
-        documents.append(data)
-    merged = load.merge(documents)
+    merged = load_files(sources, base, variables, warnings, validate=models.validate)  # errors name the file
     model = models.validate(merged, ", ".join(s.name for s in sources))
     project_name = check_name(name) if name else (
         check_name(model.name) if model.name else
@@ -261,12 +252,22 @@ def load_project(files: Iterable[str | os.PathLike] | None = None, *, text: str 
         check_name(normalize_name(base.name) or "default"))
     active_profiles = tuple(profiles) or tuple(p for p in (variables.get("COMPOSE_PROFILES") or "").split(",") if p)
     model = _resolve(model, base, variables)
+    warnings += _ignored_as_docker_compose_does(model)
     services = {k: s for k, s in model.services.items()
                 if not s.profiles or set(s.profiles) & set(active_profiles) or "*" in active_profiles}
     project = Project(project_name, model, str(base), tuple(str(Path(f).resolve()) for f in files),
                       active_profiles, tuple(warnings), services)
     _check(project)
     return project
+
+
+def implicit_deps(svc: Service) -> set[str]:
+    names = {link.partition(":")[0] for link in svc.links}
+    names |= {v.partition(":")[0] for v in svc.volumes_from if not v.startswith("container:")}
+    for value in (svc.network_mode, svc.ipc, svc.pid):
+        if value and value.startswith("service:"):
+            names.add(value.removeprefix("service:"))
+    return names
 
 
 def _absolute(path: str, base: Path) -> str:
@@ -291,9 +292,55 @@ def _resolve(model: ComposeFile, base: Path, variables: Mapping[str, str | None]
             build = build.model_copy(update={"context": _absolute(build.context or ".", base)})
         services[key] = svc.model_copy(update={"environment": env, "env_file": [], "volumes": volumes,
                                                "build": build})
-    files = {kind: {k: v.model_copy(update={"file": _absolute(v.file, base)})
-                    for k, v in getattr(model, kind).items()} for kind in ("configs", "secrets")}
+    files = {kind: {k: _file_object(v, base, variables, f"{kind}.{k}") for k, v in getattr(model, kind).items()}
+             for kind in ("configs", "secrets")}
     return model.model_copy(update={"services": services, **files})
+
+
+def _file_object(obj, base: Path, variables: Mapping[str, str | None], where: str):
+    """A config or secret with its file made absolute, or its ``environment`` read into ``content``."""
+    if obj.file:
+        return obj.model_copy(update={"file": _absolute(obj.file, base)})
+    if obj.environment is not None and variables.get(obj.environment) is not None:
+        return obj.model_copy(update={"content": variables[obj.environment]})  # config() prints environment
+    return obj  # an unset variable is an error when a container needs it, as in docker compose
+
+
+def _ignored_as_docker_compose_does(model: ComposeFile) -> list[str]:
+    """One warning line per key that only a Swarm (or watch) acts on: docker compose ignores them too."""
+    out = []
+    for key, svc in model.services.items():
+        where = f"services.{key}"
+        if svc.deploy is not None:
+            out += [f"{where}.deploy.{k}: only a Swarm uses it; ignored here, as docker compose does"
+                    for k in svc.deploy.swarm_only()]
+            if svc.deploy.labels:
+                out.append(f"{where}.deploy.labels: labels of a Swarm service; ignored here, as docker compose does")
+            policy = svc.deploy.restart_policy
+            if policy is not None and (policy.delay or policy.window):
+                out.append(f"{where}.deploy.restart_policy: delay and window are the Swarm's; the engine restarts "
+                           "at once")
+            reserve = svc.deploy.resources.reservations if svc.deploy.resources else None
+            if reserve is not None and (reserve.cpus or reserve.generic_resources):
+                out.append(f"{where}.deploy.resources.reservations: cpus and generic_resources are the Swarm's "
+                           "scheduling; ignored here, as docker compose does")
+        if svc.develop is not None:
+            out.append(f"{where}.develop: watch is not implemented; the service runs without it")
+    return out
+
+
+def _check_refs(project: Project, key: str, svc: Service) -> None:
+    """Services named by links, volumes_from, network_mode, ipc and pid exist and are active."""
+    where = f"services.{key}"
+    refs = [("links", link.partition(":")[0]) for link in svc.links]
+    refs += [("volumes_from", v.partition(":")[0]) for v in svc.volumes_from if not v.startswith("container:")]
+    refs += [(key_, value.removeprefix("service:")) for key_, value in
+             (("network_mode", svc.network_mode), ("ipc", svc.ipc), ("pid", svc.pid))
+             if value and value.startswith("service:")]
+    for key_, name in refs:
+        if name not in project.services:
+            why = "is disabled by its profiles" if name in project.model.services else "is not a service of this file"
+            raise ComposeFileError(f"{where}.{key_}: {name!r} {why}")
 
 
 def _check(project: Project) -> None:
@@ -312,6 +359,7 @@ def _check(project: Project) -> None:
                     continue
                 why = "is disabled by its profiles" if dep in model.services else "is not a service of this file"
                 raise ComposeFileError(f"{where}.depends_on: {dep!r} {why}")
+        _check_refs(project, key, svc)
         for net in svc.networks:
             if net != "default" and net not in model.networks:
                 raise ComposeFileError(f"{where}.networks: {net!r} is not declared under the top-level networks")
