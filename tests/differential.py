@@ -32,6 +32,7 @@ def state(engine, ref: str, names: dict[str, str]) -> dict:
     if config.get("Hostname") == raw["Id"][:12]:
         config.pop("Hostname")
     host = {k: v for k, v in raw["HostConfig"].items() if k not in VOLATILE_HOST}
+    host["Binds"] = sorted(host.get("Binds") or [])  # the docker CLI 20.10 sends -v values in a map's order
     for key in ("CapAdd", "CapDrop"):  # the CLI before 23 sends them as typed, later ones as CAP_X, sorted
         host[key] = sorted({c.upper() if c.upper() == "ALL" or c.upper().startswith("CAP_") else f"CAP_{c.upper()}"
                             for c in host.get(key) or ()})

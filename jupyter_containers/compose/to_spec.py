@@ -46,6 +46,9 @@ def service_spec(project: "Project", service: str, number: int, api_version: str
                                "it needs API 1.44")
     if svc.annotations and _older(api_version, "1.43"):
         raise ComposeFileError(f"{where}.annotations: this engine (API {api_version}) cannot do it; it needs 1.43")
+    for key in ("cpu_count", "cpu_percent", "credential_spec"):
+        if getattr(svc, key, None):
+            raise ComposeFileError(f"{where}.{key}: a Windows engine's option; this engine runs Linux containers")
     stop = svc.stop_grace_period
     spec = ContainerSpec(
         image=project.image(service), name=project.container_name(service, number), platform=svc.platform,
