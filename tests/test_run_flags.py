@@ -81,6 +81,12 @@ CASES = [
     ("platform", "--platform linux/amd64", "sleep 60", "create"),
     ("runtime", "--runtime runc --isolation default", "sleep 60", "run"),
     ("cgroup-parent", "--cgroup-parent jc-test-parent", "sleep 60", "create"),
+    ("volume-driver", "--volume-driver local -v {volume}:/d", "sleep 60", "run"),
+    ("cpu-realtime", "--cpu-rt-period 1000000 --cpu-rt-runtime 0", "sleep 60", "create"),
+    ("userns", "--userns host", "sleep 60", "create"),
+    ("link-local", "--network {net} --link-local-ip 169.254.10.10", "sleep 60", "run"),
+    ("stop-timeout-zero", "--stop-timeout 0 --stop-signal 9", "sleep 60", "run"),
+    ("storage-opt", "--storage-opt size=1G", "true", "error"),  # the engine cannot here: both say so
     ("booleans", "--init=true --read-only=false --privileged=0 --sig-proxy=false", "sleep 60", "run"),
     ("pull-never", "--pull never", "sleep 60", "run"),
     # both must refuse

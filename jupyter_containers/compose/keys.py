@@ -4,6 +4,7 @@ logging, lifecycle hooks, deploy, IPAM. Each short syntax is normalised to the l
 from __future__ import annotations
 
 import re
+import shlex
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
@@ -21,9 +22,33 @@ def _size(value: Any) -> int | None:
         raise ValueError(f"invalid size {value!r}: use bytes or a number with k, m or g, e.g. 512m") from None
 
 
-def _words(value: Any) -> list[str] | None:
-    import shlex
+def _scalar_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        raise ValueError(f"expected a string, a number or a boolean, got {type(value).__name__}")
+    return str(value)
 
+
+def _mapping(separator: str):
+    def convert(value: Any) -> dict:
+        if value is None:
+            return {}
+        if isinstance(value, dict):
+            return {str(k): _scalar_text(v) for k, v in value.items()}
+        if not isinstance(value, list):
+            raise ValueError("expected a mapping or a list of KEY" + separator + "VALUE")
+        out = {}
+        for item in value:
+            key, eq, rest = str(item).partition(separator)
+            out[key] = rest if eq else None
+        return out
+    return convert
+
+
+def _words(value: Any) -> list[str] | None:
     if value is None or isinstance(value, list):
         return value
     if isinstance(value, str):
@@ -34,20 +59,10 @@ def _words(value: Any) -> list[str] | None:
     raise ValueError("expected a string or a list of strings")
 
 
-def _mapping(value: Any) -> dict:
-    if value is None:
-        return {}
-    if isinstance(value, dict):
-        return {str(k): None if v is None else ("true" if v is True else "false" if v is False else str(v))
-                for k, v in value.items()}
-    if not isinstance(value, list):
-        raise ValueError("expected a mapping or a list of KEY=VALUE")
-    return {str(i).partition("=")[0]: (str(i).partition("=")[2] if "=" in str(i) else None) for i in value}
-
-
 Size = Annotated[int, BeforeValidator(_size), PlainSerializer(str)]
 Words = Annotated[list[str] | None, BeforeValidator(_words)]
-Env = Annotated[dict[str, str | None], BeforeValidator(_mapping)]
+Env = Annotated[dict[str, str | None], BeforeValidator(_mapping("="))]
+Labels = Annotated[dict[str, str], BeforeValidator(_mapping("="))]
 
 
 class Model(BaseModel):

@@ -8,14 +8,14 @@ Keys the specification has and we do not implement are refused by name, never ig
 from __future__ import annotations
 
 import re
-import shlex
 from typing import Annotated, Any, Literal
 
 from pydantic import (BeforeValidator, Field, PlainSerializer, ValidationError,
                       field_validator, model_validator)
 
 from .errors import ComposeFileError
-from .keys import (BlkioConfig, Deploy, Device, Gpus, Hook, Ipam, Logging, Micros, Model, Size)
+from .keys import (BlkioConfig, Deploy, Device, Env, Gpus, Hook, Ipam, Labels, Logging, Micros, Model, Size,
+                   Words)
 
 # keys of the Compose Specification that cannot be honoured here, each with the reason
 UNSUPPORTED = {
@@ -48,50 +48,10 @@ def format_duration(seconds: float) -> str:
 Duration = Annotated[float, BeforeValidator(parse_duration), PlainSerializer(format_duration)]
 
 
-def _scalar_text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list)):
-        raise ValueError(f"expected a string, a number or a boolean, got {type(value).__name__}")
-    return str(value)
-
-
-def _mapping(separator: str):
-    def convert(value: Any) -> dict:
-        if value is None:
-            return {}
-        if isinstance(value, dict):
-            return {str(k): _scalar_text(v) for k, v in value.items()}
-        if not isinstance(value, list):
-            raise ValueError("expected a mapping or a list of KEY" + separator + "VALUE")
-        out = {}
-        for item in value:
-            key, eq, rest = str(item).partition(separator)
-            out[key] = rest if eq else None
-        return out
-    return convert
-
-
-def _words(value: Any) -> list[str] | None:
-    if value is None or isinstance(value, list):
-        return value
-    if isinstance(value, str):
-        try:
-            return shlex.split(value)
-        except ValueError as exc:
-            raise ValueError(f"cannot split {value!r} into words: {exc}") from None
-    raise ValueError("expected a string or a list of strings")
-
-
 def _list(value: Any) -> Any:
     return [value] if isinstance(value, (str, int)) else ([] if value is None else value)
 
 
-Env = Annotated[dict[str, str | None], BeforeValidator(_mapping("="))]
-Labels = Annotated[dict[str, str], BeforeValidator(_mapping("="))]
-Words = Annotated[list[str] | None, BeforeValidator(_words)]
 Strings = Annotated[list[str], BeforeValidator(_list)]
 
 

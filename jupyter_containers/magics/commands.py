@@ -10,23 +10,20 @@ import pandas as pd
 from . import gotemplate as gt
 from .container import container_commands as cli
 from .display import JSONView, Text
-from .registry import arg, tail
+from .registry import arg, tail, valid
 
 REST = argparse.REMAINDER
 FORMAT_HELP = ("a Go template as the docker CLI takes it: 'table' (aligned, with a header), 'table TEMPLATE', "
                "'json' (one object a line) or TEMPLATE, e.g. '{{.Names}}'; gives text")
 
 
-def moment(text: str) -> str:
-    """``--since``/``--until``: checked here (a bad one is argparse's one-line error), read by the engine."""
-    from ..engine import ContainersError
+def _moment(text: str):
     from ..engine.specs import unix_nanoseconds
 
-    try:
-        unix_nanoseconds(text)
-    except ContainersError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return text
+    return unix_nanoseconds(text)
+
+
+moment = valid(_moment)  # --since/--until: checked here, read by the engine layer
 
 
 def formatted(format: str, rows: list, header: gt.Header, table: str, raw: str | None = None,

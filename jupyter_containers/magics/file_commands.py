@@ -12,7 +12,7 @@ import time
 from .commands import cli_error
 from .container import container_commands as cli
 from .display import JSONView, Text, in_kernel
-from .registry import arg
+from .registry import arg, valid
 
 MAX_INT64 = 2 ** 63 - 1
 
@@ -54,15 +54,13 @@ def blkio_weight(text: str) -> int:
     return value
 
 
-def restart_policy(text: str) -> str:
-    from ..engine import InvalidArgument
+def _restart_policy(text: str):
     from ..engine.spec_parse import parse_restart
 
-    try:
-        parse_restart(text)
-    except InvalidArgument as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return text
+    return parse_restart(text)
+
+
+restart_policy = valid(_restart_policy)
 
 
 def boolean(text: str) -> bool:

@@ -44,7 +44,32 @@ def arg(*flags: str, **options: Any) -> tuple[tuple[str, ...], dict]:
     return flags, options
 
 
-# argument types for numbers a user types: a bad value is argparse's one-line error, naming the option
+# argument types: a bad value is argparse's one-line error, naming the option
+def value(parse: Callable, *extra: Any) -> Callable[[str], Any]:
+    """An argparse ``type`` from a parser of the engine layer: what it returns, or its ContainersError
+    as argparse's error for the flag."""
+    def convert(text: str):
+        from ..engine import ContainersError
+
+        try:
+            return parse(text, *extra)
+        except ContainersError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    convert.__name__ = getattr(parse, "__name__", "value")
+    return convert
+
+
+def valid(parse: Callable, *extra: Any) -> Callable[[str], str]:
+    """Like ``value``, but the text itself when the parser accepts it (the engine layer reads it later)."""
+    check = value(parse, *extra)
+
+    def convert(text: str) -> str:
+        check(text)
+        return text
+    convert.__name__ = check.__name__
+    return convert
+
+
 def tail(text: str) -> str:
     """``--tail``: a number of lines, or ``all``."""
     if text != "all" and not (text.isdigit()):

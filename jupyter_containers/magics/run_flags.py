@@ -13,20 +13,10 @@ import shlex
 from ..engine import spec_parse as sp
 from ..engine.errors import InvalidArgument
 from ..engine.spec import ContainerSpec, Endpoint
-from .registry import arg
+from ..engine.specs import parse_env
+from .registry import arg, value
 
 REST = argparse.REMAINDER
-
-
-def value(parse, *extra):
-    """An argparse ``type`` from a spec parser: its InvalidArgument becomes argparse's error for the flag."""
-    def convert(text: str):
-        try:
-            return parse(text, *extra)
-        except InvalidArgument as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-    convert.__name__ = getattr(parse, "__name__", "value")
-    return convert
 
 
 def integer(text: str) -> int:
@@ -260,7 +250,7 @@ def to_spec(args, api_version: str, os_type: str = "linux", cwd: str | None = No
             binds.append(bind)
         else:
             anonymous[path] = {}
-    env = [line for path in args.env_file for line in sp.read_env_file(path)] + _env(args.env)
+    env = [line for path in args.env_file for line in sp.read_env_file(path)] + parse_env(args.env)
     health = _healthcheck(args)
     spec = ContainerSpec(
         image=args.image, name=args.name, platform=args.platform, pull=args.pull,
@@ -314,19 +304,6 @@ def to_spec(args, api_version: str, os_type: str = "linux", cwd: str | None = No
 def _older(version: str, than: str) -> bool:
     as_tuple = lambda v: tuple(int(p) for p in v.split("."))  # noqa: E731
     return as_tuple(version) < as_tuple(than)
-
-
-def _env(items: list[str]) -> list[str]:
-    out = []
-    for item in items:
-        key, eq, val = item.partition("=")
-        if not key:
-            raise InvalidArgument(f"invalid environment variable {item!r}: use KEY=VALUE")
-        if eq:
-            out.append(f"{key}={val}")
-        elif key in os.environ:
-            out.append(f"{key}={os.environ[key]}")
-    return out
 
 
 def _healthcheck(args) -> dict | None:

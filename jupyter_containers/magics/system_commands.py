@@ -21,15 +21,8 @@ def volume_ls(ctx, args):
                      "table {{.Driver}}\\t{{.Name}}", "name: {{.Name}}\\ndriver: {{.Driver}}\\n")
 
 
-class VolumeRow(gt.Context):
-    """``docker volume ls --format``'s fields (docker's volumeContext)."""
-
-    go_type = "*formatter.volumeContext"
-    header = gt.Header(Name="VOLUME NAME", Driver="DRIVER", Scope="SCOPE", Mountpoint="MOUNTPOINT", Labels="LABELS",
-                       Links="LINKS", Size="SIZE")
-
-    def __init__(self, raw: dict):
-        self.raw = raw
+class _EngineObjectRow(gt.Context):
+    """What ``volume ls`` and ``network ls`` rows share (docker's contexts name them alike)."""
 
     def Name(self) -> str:
         return self.raw.get("Name", "")
@@ -40,15 +33,26 @@ class VolumeRow(gt.Context):
     def Scope(self) -> str:
         return self.raw.get("Scope", "")
 
-    def Mountpoint(self) -> str:
-        return self.raw.get("Mountpoint", "")
-
     def Labels(self) -> str:  # in the engine's order (the CLI's is Go's random map order)
         return ",".join(f"{k}={v}" for k, v in (self.raw.get("Labels") or {}).items())
 
     @gt.go("string")
     def Label(self, name: str) -> str:
         return (self.raw.get("Labels") or {}).get(name, "")
+
+
+class VolumeRow(_EngineObjectRow):
+    """``docker volume ls --format``'s fields (docker's volumeContext)."""
+
+    go_type = "*formatter.volumeContext"
+    header = gt.Header(Name="VOLUME NAME", Driver="DRIVER", Scope="SCOPE", Mountpoint="MOUNTPOINT", Labels="LABELS",
+                       Links="LINKS", Size="SIZE")
+
+    def __init__(self, raw: dict):
+        self.raw = raw
+
+    def Mountpoint(self) -> str:
+        return self.raw.get("Mountpoint", "")
 
     def Links(self) -> str:
         usage = self.raw.get("UsageData")
@@ -100,7 +104,7 @@ def network_ls(ctx, args):
                      "network_id: {{.ID}}\\nname: {{.Name}}\\ndriver: {{.Driver}}\\nscope: {{.Scope}}\\n")
 
 
-class NetworkRow(gt.Context):
+class NetworkRow(_EngineObjectRow):
     """``docker network ls --format``'s fields (docker's networkContext)."""
 
     go_type = "*network.networkContext"
@@ -113,27 +117,11 @@ class NetworkRow(gt.Context):
     def ID(self) -> str:
         return _short(self.raw.get("Id", "")) if self.trunc else self.raw.get("Id", "")
 
-    def Name(self) -> str:
-        return self.raw.get("Name", "")
-
-    def Driver(self) -> str:
-        return self.raw.get("Driver", "")
-
-    def Scope(self) -> str:
-        return self.raw.get("Scope", "")
-
     def IPv6(self) -> str:
         return "true" if self.raw.get("EnableIPv6") else "false"
 
     def Internal(self) -> str:
         return "true" if self.raw.get("Internal") else "false"
-
-    def Labels(self) -> str:  # in the engine's order (the CLI's is Go's random map order)
-        return ",".join(f"{k}={v}" for k, v in (self.raw.get("Labels") or {}).items())
-
-    @gt.go("string")
-    def Label(self, name: str) -> str:
-        return (self.raw.get("Labels") or {}).get(name, "")
 
     def CreatedAt(self) -> str:
         return gt.go_timestamp(self.raw.get("Created", ""))
