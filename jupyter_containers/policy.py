@@ -39,7 +39,10 @@ COMMAND_ACTIONS = {"run": "run", "create": "run", "start": "start", "stop": "sto
                    "load": "build", "save": "list", "update": "run", "checkpoint": "run"}
 # %compose subcommands -> what they need besides "compose"
 COMPOSE_ACTIONS = {"up": "run", "scale": "run", "down": "remove", "stop": "stop", "start": "start",
-                   "restart": "restart", "exec": "exec", "logs": "logs", "pull": "pull", "build": "build"}
+                   "restart": "restart", "exec": "exec", "logs": "logs", "pull": "pull", "build": "build",
+                   "run": "run", "create": "run", "kill": "kill", "rm": "remove", "pause": "pause",
+                   "unpause": "unpause", "top": "inspect", "port": "inspect", "images": "inspect", "cp": "exec",
+                   "events": "list", "wait": "list", "version": "list"}
 
 
 def action_of(prefix: str, command: str) -> tuple[str, ...]:

@@ -190,3 +190,147 @@ def test_same_file_same_containers_as_docker_compose(engine, name, compose_dir):
     finally:
         stack.down(volumes=True)
         assert not engine.containers.list(all=True, filters={"label": [f"{PROJECT}={ours}"]})
+
+
+def test_lifecycle_hooks_run_in_the_container(engine, name, tmp_path):
+    (tmp_path / "compose.yaml").write_text(f"""
+services:
+  app:
+    image: {BUSYBOX}
+    command: sleep 600
+    labels: {{{TEST_LABEL}: "{RUN_ID}"}}
+    stop_grace_period: 0s
+    volumes: ["{tmp_path}:/out"]
+    post_start: [{{command: "sh -c 'echo $$GREETING > /out/started'", environment: {{GREETING: hello}}}}]
+    pre_stop: [{{command: ["sh", "-c", "id -u > /out/stopping"], user: "1000"}}]
+""")
+    tmp_path.chmod(0o777)  # the pre_stop hook writes as uid 1000
+    stack = Stack(engine, load_project([tmp_path / "compose.yaml"], name=name))
+    try:
+        stack.up()
+        assert (tmp_path / "started").read_text() == "hello\n"
+        assert not (tmp_path / "stopping").exists()
+        stack.stop()
+        assert (tmp_path / "stopping").read_text() == "1000\n"
+    finally:
+        stack.down()
+
+
+def test_a_failing_hook_is_one_line(engine, name, tmp_path):
+    from jupyter_containers.compose import ComposeError
+
+    (tmp_path / "compose.yaml").write_text(f"""
+services:
+  app:
+    image: {BUSYBOX}
+    command: sleep 600
+    labels: {{{TEST_LABEL}: "{RUN_ID}"}}
+    post_start: [{{command: "sh -c 'echo no >&2; exit 3'"}}]
+""")
+    stack = Stack(engine, load_project([tmp_path / "compose.yaml"], name=name))
+    try:
+        with pytest.raises(ComposeError, match=r"post_start\[0\] .* exited with code 3: no") as caught:
+            stack.up()
+        assert "\n" not in str(caught.value)
+    finally:
+        stack.down()
+
+
+@pytest.mark.parametrize("key, value", [("cpu_count", "2"), ("cpu_percent", "50")])
+def test_windows_only_keys_are_refused_by_name(engine, name, key, value):
+    from jupyter_containers.compose import ComposeFileError
+
+    project = load_project(text=f"services:\n  app:\n    image: {BUSYBOX}\n    {key}: {value}\n", name=name)
+    with pytest.raises(ComposeFileError, match=f"services.app.{key}: a Windows engine's option"):
+        Stack(engine, project).up()
+    assert not engine.containers.list(all=True, filters={"label": [f"{PROJECT}={name}"]})
+    assert not engine.networks.list(filters={"label": [f"{PROJECT}={name}"]})
+
+
+def test_secrets_and_configs_copied_with_owner_mode_and_content(engine, name, tmp_path, monkeypatch):
+    """Secrets from environment or content, or asking for uid/gid/mode, are copied into the container
+    before it starts (as docker compose does); a plain file secret is bind-mounted read-only."""
+    monkeypatch.setenv("JC_TEST_TOKEN", "from-the-environment")
+    (tmp_path / "plain.txt").write_text("plain\n")
+    (tmp_path / "compose.yaml").write_text(f"""
+services:
+  app:
+    image: {BUSYBOX}
+    command: sleep 600
+    labels: {{{TEST_LABEL}: "{RUN_ID}"}}
+    secrets:
+      - plain
+      - {{source: token, uid: "1000", gid: "100", mode: 0400}}
+    configs:
+      - {{source: settings, target: /etc/app.conf, mode: "0640"}}
+secrets:
+  plain: {{file: ./plain.txt}}
+  token: {{environment: JC_TEST_TOKEN}}
+configs:
+  settings: {{content: "level: debug"}}
+""")
+    stack = Stack(engine, load_project([tmp_path / "compose.yaml"], name=name))
+    try:
+        stack.up()
+        out = stack.exec("app", ["sh", "-c", "cat /run/secrets/plain; cat /run/secrets/token; echo; cat /etc/app.conf; "
+                                 "echo; stat -c '%u %g %a' /run/secrets/token /etc/app.conf"]).output
+        assert out.splitlines() == ["plain", "from-the-environment", "level: debug", "1000 100 400", "0 0 640"]
+    finally:
+        stack.down()
+
+
+def test_a_secret_from_an_unset_variable_is_refused_when_it_is_needed(engine, name, tmp_path, monkeypatch):
+    from jupyter_containers.compose import ComposeFileError
+
+    monkeypatch.delenv("JC_TEST_UNSET", raising=False)
+    project = load_project(text=f"""
+services:
+  app: {{image: {BUSYBOX}, command: sleep 600, secrets: [token]}}
+secrets:
+  token: {{environment: JC_TEST_UNSET}}
+""", name=name)
+    assert "token" in project.config()["secrets"]  # config works without it, as in docker compose
+    with pytest.raises(ComposeFileError, match="token: its environment variable JC_TEST_UNSET is not set"):
+        Stack(engine, project).up()
+    assert not engine.containers.list(all=True, filters={"label": [f"{PROJECT}={name}"]})
+
+
+def test_deploy_and_the_older_keys_make_the_same_limits():
+    text = f"""
+services:
+  new:
+    image: {BUSYBOX}
+    deploy:
+      resources:
+        limits: {{cpus: "1.5", memory: 64m, pids: 20}}
+        reservations: {{memory: 32m, devices: [{{capabilities: [gpu], count: 1}}]}}
+      restart_policy: {{condition: on-failure, max_attempts: 3}}
+  old:
+    image: {BUSYBOX}
+    cpus: 1.5
+    mem_limit: 64m
+    pids_limit: 20
+    mem_reservation: 32m
+    gpus: [{{capabilities: [gpu], count: 1}}]
+    restart: on-failure:3
+"""
+    project = load_project(text=text, name="limits", env={})
+    new, old = project.create_spec("new", 1), project.create_spec("old", 1)
+    for key in ("nano_cpus", "memory", "pids_limit", "memory_reservation", "device_requests", "restart_policy"):
+        assert getattr(new, key) == getattr(old, key), key
+    assert new.nano_cpus == 1_500_000_000 and new.restart_policy == {"Name": "on-failure", "MaximumRetryCount": 3}
+    assert new.device_requests == [{"Driver": "", "Count": 1, "DeviceIDs": None, "Capabilities": [["gpu"]],
+                                    "Options": {}}]
+
+
+def test_swarm_only_deploy_keys_are_one_warning_each():
+    project = load_project(text=f"""
+services:
+  app:
+    image: {BUSYBOX}
+    deploy: {{mode: global, placement: {{constraints: [node.role==manager]}}, update_config: {{parallelism: 2}}}}
+    develop: {{watch: [{{path: ., action: sync, target: /app}}]}}
+""", name="warn", env={})
+    assert [w.split(":")[0] for w in project.warnings] == [
+        "services.app.deploy.mode", "services.app.deploy.placement", "services.app.deploy.update_config",
+        "services.app.develop"]

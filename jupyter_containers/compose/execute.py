@@ -18,6 +18,7 @@ from ..engine.records import Container
 from . import graph
 from .errors import ComposeError
 from .plan import Plan, make_plan, number, project_containers
+from .verbs import StackVerbs
 from .project import (implicit_deps, CONFIG_FILES, DEPENDS_ON, NETWORK, PROJECT, SERVICE, VERSION, VOLUME, WORKING_DIR,
                       COMPOSE_VERSION, Project, check_name)
 
@@ -90,10 +91,11 @@ def parallel(fn: Callable, items: list, workers: int = 16) -> None:
 
 
 def _failure(service: str, exc: BaseException) -> str:
-    return f"service {service}: {exc}"
+    text = str(exc)
+    return text if text.startswith(f"service {service}: ") else f"service {service}: {text}"
 
 
-class Stack:
+class Stack(StackVerbs):
     """One Compose project on an engine. ``project`` (the resolved file) is needed by
     ``up``, ``build``, ``pull`` and ``config``; the rest work from the name and the labels alone,
     so they also work on stacks started by ``docker compose``/``docker-compose``."""
@@ -147,14 +149,19 @@ class Stack:
     # -- up ------------------------------------------------------------------------------------
     def up(self, services: Iterable[str] = (), *, build: bool = False, force_recreate: bool = False,
            no_recreate: bool = False, remove_orphans: bool = False, wait: bool = False,
-           wait_timeout: float = 120.0, replicas: Mapping[str, int] | None = None,
-           no_deps: bool = False) -> Plan:
+           wait_timeout: float | None = None, replicas: Mapping[str, int] | None = None,
+           no_deps: bool = False, pull: str | None = None, no_start: bool = False) -> Plan:
         """Converge the stack on the file: create what is missing, recreate what changed, start
-        what is stopped. Returns the plan it carried out."""
+        what is stopped (``no_start``: create only). ``pull``: always, missing or never (``--pull``);
+        ``wait_timeout`` bounds ``wait`` (default 120 s) and the waits for dependencies' conditions
+        (default 300 s). Returns the plan it carried out."""
         project = self._need_project("up")
         chosen = list(services) if no_deps else project.select(services)
         if no_deps:
             project.select(chosen)  # checks the names
+        for service in chosen:  # what this engine cannot do is refused before anything is made
+            project.create_spec(service, 1, self.engine.api._version)
+        self._pull_option(chosen, pull)
         self._build(chosen, always=build)
         image_ids = self._image_ids(chosen)
         plan = make_plan(project, self.containers(), chosen, force_recreate=force_recreate,
@@ -171,24 +178,29 @@ class Stack:
         # service once it is created and what it depends on is started, healthy or completed
         # (but a container naming another in links, volumes_from, network_mode, ipc or pid needs that one to
         # exist: those wait for its creation; submitted in dependency order, they only wait on earlier tasks)
-        with ThreadPoolExecutor(max(1, min(self.workers, len(chosen)))) as pool:
-            creating: dict = {}
-            for s in chosen:
-                needs = [creating[d] for d in implicit_deps(project.services[s]) if d in creating]
-                creating[s] = pool.submit(self._create_after, needs, s, plan)
+        self._deadline = (time.monotonic() + wait_timeout, wait_timeout) if wait_timeout else None
+        try:
+            with ThreadPoolExecutor(max(1, min(self.workers, len(chosen)))) as pool:
+                creating: dict = {}
+                for s in chosen:
+                    needs = [creating[d] for d in implicit_deps(project.services[s]) if d in creating]
+                    creating[s] = pool.submit(self._create_after, needs, s, plan)
 
-            def start(service: str) -> None:
-                self._start(service, plan, creating[service].result())
+                def start(service: str) -> None:
+                    self._start(service, plan, creating[service].result())
 
-            failures = run_graph(chosen, project.deps, start, self.workers)
+                failures = run_graph(chosen, project.deps, start, self.workers) if not no_start else \
+                    {s: f.exception() for s, f in creating.items() if f.exception() is not None}
+        finally:
+            self._deadline = None
         if failures:
             service, exc = next((s, e) for s, e in failures.items() if not isinstance(e, Skipped))
             running = [c.name for c in self.containers() if c.state == "running"]
             started = f"; running: {', '.join(running)}" if running else "; nothing is running"
             raise ComposeError(f"{_failure(service, exc)}{started} (down removes what was created)",
                                started=running, operation="up", target=service)
-        if wait:
-            self.wait(chosen, timeout=wait_timeout)
+        if wait and not no_start:
+            self.wait(chosen, timeout=wait_timeout or 120.0)
         return plan
 
     def _create_after(self, needs: list, service: str, plan: Plan) -> list[Container]:
@@ -233,29 +245,49 @@ class Stack:
         def start(container: Container) -> None:
             self.engine.containers.start_or_remove(container)
             self._emit(service, "started", container.name)
+            self._hooks(service, container, "post_start")
 
         parallel(start, created + todo.start, self.workers)
         for container in todo.keep:
             self._emit(service, "running", container.name)
 
+    def _hooks(self, service: str, container: Container, which: str) -> None:
+        """Run a service's ``post_start`` or ``pre_stop`` commands in ``container``, as docker compose does;
+        a command that fails is an error naming the hook."""
+        svc = self.project.services.get(service) if self.project else None
+        for i, hook in enumerate(getattr(svc, which, None) or []):
+            env = {k: v for k, v in hook.environment.items() if v is not None}
+            result = self.engine.containers.exec(container.id, hook.command, env=env or None,
+                                                 workdir=hook.working_dir, user=hook.user,
+                                                 privileged=hook.privileged)
+            if result.exit_code:
+                raise ComposeError(f"service {service}: {which}[{i}] ({' '.join(hook.command or [])}) exited with "
+                                   f"code {result.exit_code}: {(result.stderr or result.output).strip()[-200:]}",
+                                   operation=which, target=service)
+
     def _remove(self, container: Container, stop: bool = True) -> None:
         service = container.labels.get(SERVICE, "")
         if stop and container.state in ("running", "restarting", "paused"):
             self._emit(service, "stopping", container.name)
+            if container.state == "running":
+                self._hooks(service, container, "pre_stop")
             self.engine.containers.stop(container.id)
         self.engine.containers.remove(container.id, force=True, missing_ok=True)
         self._emit(service, "removed", container.name)
 
-    def _wait_for_dependencies(self, service: str, timeout: float = 300.0) -> None:
+    def _wait_for_dependencies(self, service: str, timeout: float | None = None) -> None:
+        """Until the dependencies' conditions hold: for ``timeout`` seconds, else what is left of
+        ``up``'s ``wait_timeout``, else 300 s."""
         for dep, spec in self.project.services[service].depends_on.items():
             if spec.condition == "service_started":
                 continue
-            deadline = time.monotonic() + timeout
+            limit, shown = self._dependency_limit(timeout)
+            deadline = time.monotonic() + limit
             self._emit(service, "waiting", detail=f"for {dep} ({spec.condition})")
             while not self._condition_met(dep, spec.condition):
                 if time.monotonic() > deadline:
                     raise ComposeError(f"{dep} did not become {spec.condition.removeprefix('service_')} "
-                                       f"within {timeout:.0f} s")
+                                       f"within {shown:g} s")
                 time.sleep(0.1)
 
     def _condition_met(self, dep: str, condition: str) -> bool:
@@ -444,7 +476,10 @@ class Stack:
 
     def _stop(self, container: Container, timeout: int | None) -> None:
         if container.state in ("running", "restarting", "paused"):
-            self._emit(container.labels.get(SERVICE, ""), "stopping", container.name)
+            service = container.labels.get(SERVICE, "")
+            self._emit(service, "stopping", container.name)
+            if container.state == "running":
+                self._hooks(service, container, "pre_stop")
             self.engine.containers.stop(container.id, timeout=timeout)
 
     def _remove_stopped(self, container: Container) -> None:
@@ -465,6 +500,8 @@ class Stack:
 
     def stop(self, services: Iterable[str] = (), timeout: int | None = None) -> None:
         def stop(c: Container) -> None:
+            if c.state == "running":
+                self._hooks(c.labels.get(SERVICE, ""), c, "pre_stop")
             self.engine.containers.stop(c.id, timeout=timeout)
             self._emit(c.labels.get(SERVICE, ""), "stopped", c.name)
 

@@ -49,6 +49,10 @@ def service_spec(project: "Project", service: str, number: int, api_version: str
     for key in ("cpu_count", "cpu_percent", "credential_spec"):
         if getattr(svc, key, None):
             raise ComposeFileError(f"{where}.{key}: a Windows engine's option; this engine runs Linux containers")
+    for ref, obj, _ in project._file_refs(service):
+        if obj.environment is not None and obj.content is None:
+            raise ComposeFileError(f"{ref.source}: its environment variable {obj.environment} is not set; "
+                                   f"set it for service {service}")
     stop = svc.stop_grace_period
     spec = ContainerSpec(
         image=project.image(service), name=project.container_name(service, number), platform=svc.platform,
