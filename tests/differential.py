@@ -5,6 +5,12 @@ two states differ."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+
+import pytest
+
 # fields that differ by nature between two containers made from the same words
 VOLATILE_HOST = {"ContainerIDFile"}
 TOOL_LABELS = ("io.jupyter.containers", "com.docker.compose.")
@@ -55,3 +61,12 @@ def differences(theirs, ours, path="") -> list[str]:
     if isinstance(theirs, list) and isinstance(ours, list) and len(theirs) == len(ours):
         return [d for i, (a, b) in enumerate(zip(theirs, ours)) for d in differences(a, b, f"{path}[{i}]")]
     return [] if theirs == ours else [f"{path}: docker {theirs!r} != ours {ours!r}"]
+
+
+def docker_compose(engine, cwd, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    """Debian's docker-compose 1.29 in ``cwd``, on ``engine``; its finished process."""
+    binary = shutil.which("docker-compose")
+    if binary is None:
+        pytest.fail("docker-compose is not installed; `make test` installs Debian's docker-compose")
+    return subprocess.run([binary, *args], cwd=cwd, env={**os.environ, "DOCKER_HOST": engine.url},
+                          capture_output=True, text=True, timeout=timeout)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 
 import pytest
 
 from conftest import BUSYBOX, RUN_ID, TEST_LABEL
+from differential import docker_compose as run_docker_compose
 from jupyter_containers.compose import Stack, list_stacks, load_project
 from jupyter_containers.compose.project import PROJECT
 
@@ -32,14 +30,10 @@ services:
 
 @pytest.fixture
 def docker_compose(engine, tmp_path):
-    binary = shutil.which("docker-compose")
-    if binary is None:
-        pytest.fail("docker-compose is not installed; `make test` installs Debian's docker-compose")
     (tmp_path / "compose.yaml").write_text(FILE)
-    env = {**os.environ, "DOCKER_HOST": engine.url}
 
     def run(*args: str) -> str:
-        done = subprocess.run([binary, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        done = run_docker_compose(engine, tmp_path, *args, timeout=120)
         assert done.returncode == 0, done.stderr
         return done.stdout + done.stderr
 

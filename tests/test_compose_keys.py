@@ -5,14 +5,11 @@ service key 1.29 supports that a container can start with here."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 
 import pytest
 
 from conftest import BUSYBOX, RUN_ID, TEST_LABEL, free_port
-from differential import TOOL_LABELS, differences, state
+from differential import TOOL_LABELS, differences, docker_compose, state
 from jupyter_containers.compose import Stack, load_project
 from jupyter_containers.compose.project import PROJECT
 from jupyter_containers.engine.networks import HOST_BINDING
@@ -102,14 +99,6 @@ volumes:
 """
 
 
-def _compose(engine, cwd, *args):
-    binary = shutil.which("docker-compose")
-    if binary is None:
-        pytest.fail("docker-compose is not installed; `make test` installs Debian's docker-compose")
-    env = {**os.environ, "DOCKER_HOST": engine.url}
-    return subprocess.run([binary, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=180)
-
-
 def _names(engine, theirs: str, ours: str) -> dict[str, str]:
     """Container names and ids of both projects, and the project names, to one placeholder each
     (1.29 names containers PROJECT_SERVICE_N and links SERVICE_N, Compose v2 uses '-')."""
@@ -161,7 +150,7 @@ def test_same_file_same_containers_as_docker_compose(engine, name, compose_dir):
                        subnet=SUBNET)
     (compose_dir / "compose.yaml").write_text(text)
     try:
-        up = _compose(engine, compose_dir, "-p", theirs, "up", "-d")
+        up = docker_compose(engine, compose_dir, "-p", theirs, "up", "-d")
         assert up.returncode == 0, up.stderr
         names = _names(engine, theirs, ours)
         expected = {service: _state(engine, f"{theirs}_{service}_1", names) for service in SERVICES}
@@ -169,7 +158,7 @@ def test_same_file_same_containers_as_docker_compose(engine, name, compose_dir):
                              for key in ("front", "back")}
         expected_volume = engine.volumes.inspect(f"{theirs}_data")
     finally:
-        down = _compose(engine, compose_dir, "-p", theirs, "down", "-v")
+        down = docker_compose(engine, compose_dir, "-p", theirs, "down", "-v")
     assert down.returncode == 0, down.stderr  # the subnet and the port are ours to take now
     stack = Stack(engine, load_project([compose_dir / "compose.yaml"], name=ours))
     try:

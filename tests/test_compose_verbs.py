@@ -7,18 +7,16 @@ and --build-arg; down's --rmi), through %compose against the real engine. Where 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
-import shutil
 import socket
-import subprocess
 import sys
 import threading
 import time
 
 import pytest
 
+from differential import docker_compose
 from conftest import BUSYBOX, RUN_ID, TEST_LABEL, usage_error, wait_for
 from differential import differences, state
 from jupyter_containers.compose.project import NUMBER, ONEOFF, PROJECT
@@ -71,14 +69,10 @@ def mine(engine, name: str) -> list:
 @pytest.fixture
 def compose_1_29(engine, tmp_path):
     """Debian's docker-compose 1.29 in tmp_path (where compose.yaml is), on the same engine."""
-    binary = shutil.which("docker-compose")
-    if binary is None:
-        pytest.fail("docker-compose is not installed; `make test` installs Debian's docker-compose")
     (tmp_path / "compose.yaml").write_text(STACK)
 
     def run(*args: str) -> str:
-        done = subprocess.run([binary, *args], cwd=tmp_path, env={**os.environ, "DOCKER_HOST": engine.url},
-                              capture_output=True, text=True, timeout=120)
+        done = docker_compose(engine, tmp_path, *args, timeout=120)
         assert done.returncode == 0, done.stderr
         return done.stdout
 
