@@ -470,3 +470,35 @@ def test_version_help_and_policy(ip, capsys):
                          ("unpause", "unpause"), ("top", "inspect"), ("port", "inspect"), ("images", "inspect"),
                          ("cp", "exec"), ("events", "list"), ("wait", "list"), ("version", "list")):
         assert action_of("compose", verb) == ("compose", action)
+
+
+def test_periodic_pull_policies_pull_an_image_older_than_their_period(ip, name, engine, registry):
+    from datetime import datetime, timezone
+
+    ref = f"{registry}/jc/verbs-{name}:2"
+    newer = engine.images.build(dockerfile=f"FROM {BUSYBOX}\nLABEL jc.test.newer={name}-2", tag=ref)
+    engine.images.push(ref)
+    engine.images.tag(BUSYBOX, ref)  # tagged here just now: an older image than the registry's
+
+    def tagged_seconds_ago() -> float:
+        stamp = engine.images.inspect(ref)["Metadata"]["LastTagTime"]
+        return (datetime.now(timezone.utc) - datetime.fromisoformat(stamp[:26].rstrip("Z") + "+00:00")).total_seconds()
+
+    body = "services:\n  a:\n    image: {ref}\n    init: true\n    command: sleep 3600\n    pull_policy: {policy}\n"
+    try:
+        cell(ip, f"up -p {name}", body.format(ref=ref, policy="daily"))  # tagged today: not pulled
+        assert engine.containers.inspect(f"{name}-a-1")["Image"] != newer.id
+        wait_for(lambda: tagged_seconds_ago() > 1.5, 10, message="the tag to be older than every_1s")
+        cell(ip, f"up -p {name}", body.format(ref=ref, policy="every_1s"))  # older than its period: pulled
+        assert engine.containers.inspect(f"{name}-a-1")["Image"] == newer.id
+    finally:
+        line(ip, f"down -p {name} -t 0")
+        for image in (ref, newer.id):
+            if engine.images.exists(image):
+                engine.images.remove(image, force=True)
+
+
+@pytest.mark.parametrize("policy", ["hourly", "every_", "every_5x"])
+def test_a_bad_pull_policy_is_one_line(ip, policy):
+    message = usage_error(ip, f"%%compose up -p x\nservices:\n  a:\n    image: {BUSYBOX}\n    pull_policy: {policy}\n")
+    assert f"services.a.pull_policy: invalid pull_policy {policy!r}" in message

@@ -311,6 +311,26 @@ class EnvFile(Model):
         return {"path": data} if isinstance(data, str) else data
 
 
+_PULL_POLICY = re.compile(r"always|never|missing|if_not_present|build|refresh|daily|weekly|every_(\d+[wdhms])+")
+
+
+def _pull_policy(value: Any) -> Any:
+    if value is not None and not _PULL_POLICY.fullmatch(str(value)):
+        raise ValueError(f"invalid pull_policy {value!r}: use always, never, missing, build, refresh, daily, weekly "
+                         "or every_<duration> (e.g. every_12h)")
+    return value
+
+
+def pull_period(policy: str | None) -> float | None:
+    """Seconds after which ``daily``, ``weekly`` and ``every_<duration>`` pull the image again."""
+    if policy in ("daily", "weekly"):
+        return 86400.0 if policy == "daily" else 7 * 86400.0
+    if policy and policy.startswith("every_"):
+        units = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+        return float(sum(int(n) * units[u] for n, u in re.findall(r"(\d+)([wdhms])", policy)))
+    return None
+
+
 def _names(value: Any) -> Any:
     if isinstance(value, list):
         return {str(name): None for name in value}
@@ -335,7 +355,7 @@ def _hosts(value: Any) -> Any:
 class Service(Model):
     image: str | None = None
     build: Build | None = None
-    pull_policy: Literal["always", "never", "missing", "if_not_present", "build"] | None = None
+    pull_policy: Annotated[str | None, BeforeValidator(_pull_policy)] = None
     command: Words = None
     entrypoint: Words = None
     environment: Env = {}

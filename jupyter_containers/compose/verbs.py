@@ -302,6 +302,7 @@ class StackVerbs:
     def _pull_option(self, services: Iterable[str], pull: str | None) -> None:
         """``--pull always|missing|never`` for the services' images (built ones aside): ``never`` refuses a
         missing image before anything is made, ``always`` pulls them now."""
+        self._pull_stale(services)
         if pull in (None, "missing"):
             return
         if pull not in PULL_CHOICES:
@@ -318,6 +319,33 @@ class StackVerbs:
             self._emit("", "pulling", detail=ref)
             self.engine.images.pull(ref)
             self._emit("", "pulled", detail=ref)
+
+    def _pull_stale(self, services: Iterable[str]) -> None:
+        """``pull_policy: daily|weekly|every_<duration>``: pull an image that is missing, or that was pulled
+        (tagged here) longer ago than that."""
+        from datetime import datetime, timezone
+
+        from .models import pull_period
+
+        project = self._need_project("up")
+        for service in services:
+            svc = project.model.services[service]
+            period = pull_period(svc.pull_policy)
+            if period is None or svc.build is not None:
+                continue
+            ref = project.image(service)
+            try:
+                raw = self.engine.images.inspect(ref)
+            except NotFound:
+                raw = None
+            stamp = raw and ((raw.get("Metadata") or {}).get("LastTagTime") or raw.get("Created"))
+            if stamp and not stamp.startswith("0001-"):
+                when = datetime.fromisoformat(stamp[:26].rstrip("Z") + "+00:00")
+                if (datetime.now(timezone.utc) - when).total_seconds() < period:
+                    continue
+            self._emit(service, "pulling", detail=f"{ref} ({svc.pull_policy})")
+            self.engine.images.pull(ref)
+            self._emit(service, "pulled", detail=ref)
 
     def create(self, services: Iterable[str] = (), **up_options):
         """``docker compose create``: the containers, made and not started (``up --no-start``)."""
