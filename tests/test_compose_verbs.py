@@ -489,6 +489,8 @@ def test_periodic_pull_policies_pull_an_image_older_than_their_period(ip, name, 
         cell(ip, f"up -p {name}", body.format(ref=ref, policy="daily"))  # tagged today: not pulled
         assert engine.containers.inspect(f"{name}-a-1")["Image"] != newer.id
         wait_for(lambda: tagged_seconds_ago() > 1.5, 10, message="the tag to be older than every_1s")
+        cell(ip, f"up -p {name}", body.format(ref=ref, policy="refresh\n    pull_refresh_after: 1d"))
+        assert engine.containers.inspect(f"{name}-a-1")["Image"] != newer.id  # refreshed after a day: not yet
         cell(ip, f"up -p {name}", body.format(ref=ref, policy="every_1s"))  # older than its period: pulled
         assert engine.containers.inspect(f"{name}-a-1")["Image"] == newer.id
     finally:

@@ -23,8 +23,8 @@ UNSUPPORTED = {
     "models": "a Docker Desktop feature (the model runner)",
     "provider": "a Docker Desktop feature (provider plugins)",
     "use_api_socket": "not supported here: mount the engine's socket as a volume if you mean it",
-    "pull_refresh_after": "not supported yet",
 }
+
 
 def parse_duration(value: Any) -> float | None:
     """``1m30s``, ``10s``, ``500ms`` (Go's syntax, as the CLI's) or a number of seconds -> seconds."""
@@ -321,8 +321,17 @@ def _pull_policy(value: Any) -> Any:
     return value
 
 
-def pull_period(policy: str | None) -> float | None:
-    """Seconds after which ``daily``, ``weekly`` and ``every_<duration>`` pull the image again."""
+def _refresh_after(value: Any) -> Any:
+    if value is not None and not re.fullmatch(r"(\d+[wdhms])+", str(value)):
+        raise ValueError(f"invalid pull_refresh_after {value!r}: use a duration like 12h, 1d or 1w2d")
+    return value
+
+
+def pull_period(policy: str | None, refresh_after: str | None = None) -> float | None:
+    """Seconds after which ``daily``, ``weekly``, ``every_<duration>`` and ``refresh`` with
+    ``pull_refresh_after`` pull the image again."""
+    if policy == "refresh" and refresh_after:
+        policy = f"every_{refresh_after}"
     if policy in ("daily", "weekly"):
         return 86400.0 if policy == "daily" else 7 * 86400.0
     if policy and policy.startswith("every_"):
@@ -356,6 +365,7 @@ class Service(Model):
     image: str | None = None
     build: Build | None = None
     pull_policy: Annotated[str | None, BeforeValidator(_pull_policy)] = None
+    pull_refresh_after: Annotated[str | None, BeforeValidator(_refresh_after)] = None
     command: Words = None
     entrypoint: Words = None
     environment: Env = {}

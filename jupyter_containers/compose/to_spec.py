@@ -56,7 +56,8 @@ def service_spec(project: "Project", service: str, number: int, api_version: str
     stop = svc.stop_grace_period
     spec = ContainerSpec(
         image=project.image(service), name=project.container_name(service, number), platform=svc.platform,
-        pull=PULL.get(svc.pull_policy, "missing") if svc.build is None or svc.pull_policy != "build" else "never",
+        pull=("missing" if svc.pull_refresh_after else PULL.get(svc.pull_policy, "missing"))  # (then periodic)
+        if svc.build is None or svc.pull_policy != "build" else "never",
         cmd=svc.command, entrypoint=svc.entrypoint,
         env=[f"{k}={v}" for k, v in svc.environment.items() if v is not None] or None, labels=labels,
         working_dir=svc.working_dir, user=svc.user, hostname=svc.hostname, domainname=svc.domainname,

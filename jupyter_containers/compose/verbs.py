@@ -330,7 +330,7 @@ class StackVerbs:
         project = self._need_project("up")
         for service in services:
             svc = project.model.services[service]
-            period = pull_period(svc.pull_policy)
+            period = pull_period(svc.pull_policy, svc.pull_refresh_after)
             if period is None or svc.build is not None:
                 continue
             ref = project.image(service)
