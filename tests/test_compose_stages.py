@@ -343,3 +343,12 @@ secrets:
     assert printed["services"]["full"]["volumes"][1]["source"] == str(tmp_path / "src")
     again = load_project(text=project.to_yaml(), env={}, working_dir=tmp_path)  # config's output loads back
     assert again.config_hash("full") == project.config_hash("full")
+
+
+def test_a_raw_env_file_is_taken_as_written(tmp_path):
+    (tmp_path / "app.env").write_text('# comment\nQUOTED="kept"\nDOLLAR=${HOME}\nBARE\n')
+    (tmp_path / "plain.env").write_text('QUOTED2="unquoted"\n')
+    (tmp_path / "compose.yaml").write_text(
+        f"services:\n  a:\n    image: {IMAGE}\n    env_file: [{{path: app.env, format: raw}}, plain.env]\n")
+    env = load_project([tmp_path / "compose.yaml"], env={"HOME": "/root", "BARE": "b"}).services["a"].environment
+    assert env == {"QUOTED": '"kept"', "DOLLAR": "${HOME}", "BARE": "b", "QUOTED2": "unquoted"}

@@ -182,6 +182,21 @@ def parse_env_text(text: str, name: str = ".env") -> dict[str, str | None]:
     return out
 
 
+def read_raw_env_file(path: str | Path, required: bool = True) -> dict[str, str | None]:
+    """``env_file: {path: ..., format: raw}``: KEY=VALUE lines taken as they are."""
+    path = Path(path)
+    if not path.is_file():
+        if required:
+            raise ComposeFileError(f"env file {path} not found")
+        return {}
+    out: dict[str, str | None] = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, eq, value = line.partition("=")
+            out[name.strip()] = value if eq else None
+    return out
+
+
 def read_env_file(path: str | Path, required: bool = True) -> dict[str, str | None]:
     path = Path(path)
     if not path.is_file():

@@ -281,6 +281,9 @@ def _resolve(model: ComposeFile, base: Path, variables: Mapping[str, str | None]
         env: dict[str, str | None] = {}
         for ref in svc.env_file:
             path = Path(_absolute(ref.path, base))
+            if ref.format == "raw":  # values as written: no quotes removed, nothing interpolated
+                env.update(load.read_raw_env_file(path, required=ref.required))
+                continue
             values = load.read_env_file(path, required=ref.required)
             env.update(interpolate(values, variables, f"services.{key}.env_file"))
         env.update(svc.environment)
