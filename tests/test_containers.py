@@ -34,6 +34,7 @@ def test_run_with_every_option(engine, name, tmp_path):
     tmp_path.chmod(0o755)  # readable by the container's user 1000
     port = free_port()
     engine.networks.create(f"{name}-net")
+    engine.volumes.create(f"{name}-vol")  # labelled, so the cleanup takes it (the engine's own would not be)
     c = engine.containers.run(
         BUSYBOX, SERVE, name=name, env={"GREETING": "hi there"}, ports=[f"127.0.0.1:{port}:80", "81"],
         volumes=[f"{name}-vol:/data", f"{tmp_path}:/host:ro", "/scratch"], labels={"team": "nb"},

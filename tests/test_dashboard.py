@@ -248,6 +248,7 @@ def test_volumes_and_networks_tab(engine, dash, name):
     volume = engine.volumes.create(f"{name}-v")
     network = engine.networks.create(f"{name}-n")
     wait_for(lambda: volume.name in storage.volumes.rows and network.id in storage.networks.rows, FOLLOWS)
+    storage.volumes.filter.value = name  # on the first page, however many volumes the engine has
     tick(storage.volumes, volume.name)
     storage._ask_volumes()
     storage.confirm.yes.click()

@@ -56,13 +56,12 @@ def made_images(root_engine):
     yield refs
     for ref in refs:
         for container in root_engine.containers.list(all=True, filters={"ancestor": ref}):
-            root_engine.containers.remove(container.id, force=True, missing_ok=True)
+            root_engine.containers.remove(container.id, force=True, volumes=True, missing_ok=True)
         if root_engine.images.exists(ref):
             root_engine.images.remove(ref, force=True)
 
 
 def unique(prefix: str) -> str:
-    # with a slash: specs.check_reference takes seconds on a long hyphenated name with no slash
     return f"jc-test/{prefix}-{uuid.uuid4().hex[:8]}:1"
 
 

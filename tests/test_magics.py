@@ -61,7 +61,7 @@ def test_help_lists_every_subcommand(ip, capsys):
     ("%container stats --retention -1", "container stats: argument --retention: '-1' is not a positive float"),
     ("%container stats --window nan", "container stats: argument --window: 'nan' is not a positive float"),
     ("%container registry tags 127.0.0.1:1/x -n 0", "container registry tags: argument -n/--page-size: '0' is not"),
-    ("%compose logs -p x --tail -3", "compose logs: argument --tail: '-3' is not a number of lines"),
+    ("%compose logs -p x --tail -3", "compose logs: argument -n/--tail: '-3' is not a number of lines"),
     ("%compose exec -p x --index 0 web ls", "compose exec: argument --index: '0' is not a positive int"),
 ])
 def test_bad_input_is_one_line(ip, line, expected):

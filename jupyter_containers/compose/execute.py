@@ -18,6 +18,7 @@ from ..engine.records import Container
 from . import graph
 from .errors import ComposeError
 from .plan import Plan, make_plan, number, project_containers
+from .oneoff import StackRuns
 from .verbs import StackVerbs
 from .project import (implicit_deps, CONFIG_FILES, DEPENDS_ON, NETWORK, PROJECT, SERVICE, VERSION, VOLUME, WORKING_DIR,
                       COMPOSE_VERSION, Project, check_name)
@@ -95,7 +96,7 @@ def _failure(service: str, exc: BaseException) -> str:
     return text if text.startswith(f"service {service}: ") else f"service {service}: {text}"
 
 
-class Stack(StackVerbs):
+class Stack(StackVerbs, StackRuns):
     """One Compose project on an engine. ``project`` (the resolved file) is needed by
     ``up``, ``build``, ``pull`` and ``config``; the rest work from the name and the labels alone,
     so they also work on stacks started by ``docker compose``/``docker-compose``."""
@@ -443,7 +444,8 @@ class Stack(StackVerbs):
     def down(self, *, volumes: bool = False, remove_orphans: bool = False,
              timeout: int | None = None) -> list[str]:
         """Stop and remove the stack's containers (dependents first, each level at once), then its
-        networks, and with ``volumes`` its named volumes. The names of removed containers."""
+        networks, and with ``volumes`` its named volumes and the containers' anonymous ones. The names
+        of removed containers."""
         containers = self.containers()
         known = set(self.project.model.services) if self.project is not None else None
         orphans = [c for c in containers if known is not None and c.labels.get(SERVICE) not in known]
@@ -457,7 +459,7 @@ class Stack(StackVerbs):
 
             def stop(container: Container) -> None:
                 self._stop(container, timeout)
-                pending.append(removals.submit(self._remove_stopped, container))
+                pending.append(removals.submit(self._remove_stopped, container, volumes))
 
             self._in_order(containers, reverse=True, action=stop)
             for future in pending:
@@ -482,8 +484,9 @@ class Stack(StackVerbs):
                 self._hooks(service, container, "pre_stop")
             self.engine.containers.stop(container.id, timeout=timeout)
 
-    def _remove_stopped(self, container: Container) -> None:
-        self.engine.containers.remove(container.id, force=True, missing_ok=True)
+    def _remove_stopped(self, container: Container, volumes: bool = False) -> None:
+        """Remove a stopped container; with ``volumes`` its anonymous volumes too (``down -v``)."""
+        self.engine.containers.remove(container.id, force=True, volumes=volumes, missing_ok=True)
         self._emit(container.labels.get(SERVICE, ""), "removed", container.name)
 
     def _in_order(self, containers: list[Container], reverse: bool, action: Callable[[Container], None]) -> None:
