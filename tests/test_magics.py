@@ -89,12 +89,16 @@ def test_run_foreground_prints_and_removes(ip, name, capsys):
     assert not magic(ip, f"container ps -a -q --filter name={name}")
 
 
-def interrupt_when_running(engine, name: str) -> threading.Thread:
-    """Send this process one SIGINT (a kernel interrupt) once ``name`` runs and has printed."""
+def interrupt_when_running(engine, name: str, to_this_thread: bool = False) -> threading.Thread:
+    """Send this process one SIGINT (a kernel interrupt) once ``name`` runs and has printed; with
+    ``to_this_thread`` the signal lands on the sender's thread, not the main one (the kernel may do that)."""
     def send():
         wait_for(lambda: engine.containers.exists(name) and "started" in engine.containers.logs(name),
                  timeout=20, message="the foreground container to start")
-        os.kill(os.getpid(), signal.SIGINT)
+        if to_this_thread:
+            signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+        else:
+            os.kill(os.getpid(), signal.SIGINT)
     thread = threading.Thread(target=send, daemon=True)
     thread.start()
     return thread
@@ -111,6 +115,15 @@ def test_one_interrupt_ends_a_foreground_run(ip, engine, name, capsys, script, e
     out = capsys.readouterr().out
     assert f"interrupted; {name} stopped" in out and f"[exit code {exit_code}]" in out
     assert result.state == "exited" and engine.containers.get(name).state == "exited"  # nothing left running
+
+
+def test_an_interrupt_that_lands_on_another_thread_still_ends_a_quiet_run(ip, engine, name, capsys):
+    """The main thread waits for output it will never get (sleep prints nothing): the interrupt must
+    reach it anyway, though the signal was handled in another thread."""
+    sender = interrupt_when_running(engine, name, to_this_thread=True)
+    result = magic(ip, f"container run --name {name} {BUSYBOX} sh -c 'echo started; exec sleep 600'")
+    sender.join(timeout=1)
+    assert f"interrupted; {name} stopped" in capsys.readouterr().out and result.state == "exited"
 
 
 def test_one_interrupt_ends_a_foreground_run_and_removes_it(ip, engine, name, capsys):

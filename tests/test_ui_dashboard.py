@@ -57,7 +57,8 @@ def test_dashboard_shows_a_new_container_and_stops_it(engine, lab_server, page, 
     page.locator("button.jupyter-button:visible", has_text=re.compile(r"^\s*Stop\s*$")).click()
     wait_for(lambda: engine.containers.get(worker.id).state == "exited", timeout=15, message="the engine to stop it")
     wait_for(lambda: state_of(page, f"{name}-worker") == "exited", timeout=10, message="the row to say exited")
-    assert f"stopped {name}-worker" in output.inner_text()
+    wait_for(lambda: f"stopped {name}-worker" in output.inner_text(), timeout=10,
+             message="the status line to say so")  # written when the stop call returns, after the events
     assert engine.containers.get(cache.id).state == "paused"  # Stop touched only the selected one
 
     use_theme(page, "JupyterLab Dark")

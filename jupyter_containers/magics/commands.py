@@ -11,6 +11,7 @@ from . import gotemplate as gt
 from .container import container_commands as cli
 from .display import JSONView, Text
 from .registry import arg, tail, valid
+from .pump import pumped
 
 REST = argparse.REMAINDER
 FORMAT_HELP = ("a Go template as the docker CLI takes it: 'table' (aligned, with a header), 'table TEMPLATE', "
@@ -36,7 +37,7 @@ def follow(stream) -> bool:
     """Print a stream of log lines until it ends (False) or the user interrupts (True)."""
     with stream:
         try:
-            for line in stream:
+            for line in pumped(stream):
                 print(line.text, flush=True)
         except KeyboardInterrupt:
             return True

@@ -14,6 +14,7 @@ from traitlets.config import Configurable
 from .container import ContainerMagics, expand, run_command
 from .display import Text, in_kernel
 from .registry import Registry, arg, positive, tail
+from .pump import pumped
 
 compose_commands = Registry("compose")
 cli = compose_commands
@@ -447,7 +448,7 @@ def events(ctx, args):
     stack = _stack(ctx, args, required=False, progress=False)
     with stack.events(args.services, since=args.since, until=args.until) as stream:
         try:
-            for event in stream:
+            for event in pumped(stream):
                 print(event.json() if args.json else event, flush=True)
         except KeyboardInterrupt:
             pass

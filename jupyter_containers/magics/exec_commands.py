@@ -17,6 +17,7 @@ from .commands import REST, cli_error
 from .container import container_commands as cli
 from .display import Text
 from .registry import arg
+from .pump import pumped
 
 NOTEBOOK_DETACH = "accepted and ignored: in a notebook the kernel's interrupt button detaches"
 
@@ -50,7 +51,7 @@ def show(stream) -> tuple[dict[str, str], bool]:
     seen = {"stdout": [], "stderr": []}
     with stream:
         try:
-            for line in stream:
+            for line in pumped(stream):
                 seen[line.stream].append(line.text + "\n")
                 print(line.text, file=sys.stderr if line.stream == "stderr" else sys.stdout, flush=True)
         except KeyboardInterrupt:

@@ -12,6 +12,7 @@ from .commands import follow
 from .container import container_commands as cli
 from .registry import arg
 from .run_flags import RUN_FLAGS, normalize, to_spec
+from .pump import pumped
 
 INTERRUPT_GRACE = 3  # seconds a foreground container has to end after SIGINT, then after SIGTERM
 SIG_PROXY_OFF = arg("--no-sig-proxy", dest="sig_proxy", action="store_false", help=argparse.SUPPRESS)
@@ -96,7 +97,7 @@ def _print(stream, streams: set[str]) -> bool:
         return follow(stream)
     with stream:
         try:
-            for line in stream:
+            for line in pumped(stream):
                 if line.stream in streams:
                     print(line.text, file=sys.stderr if line.stream == "stderr" else sys.stdout, flush=True)
         except KeyboardInterrupt:

@@ -7,6 +7,7 @@ from .commands import FORMAT_HELP, _short, formatted
 from .container import container_commands as cli
 from .display import JSONView, Text
 from .registry import arg
+from .pump import pumped
 
 FILTER = arg("-f", "--filter", action="append", default=[], metavar="KEY=VALUE")
 
@@ -181,7 +182,7 @@ def df(ctx, args):
 def events(ctx, args):
     with ctx.engine.system.events(since=args.since, until=args.until, filters=args.filter) as stream:
         try:
-            for event in stream:
+            for event in pumped(stream):
                 when = f"{event.time:%Y-%m-%dT%H:%M:%S.%f}" if event.time else ""
                 print(f"{when} {event.type} {event.action} {event.name or event.id[:12]}", flush=True)
         except KeyboardInterrupt:
