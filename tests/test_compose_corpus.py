@@ -135,9 +135,10 @@ def names(text: str) -> set[str]:
 def test_corpus_services_and_volumes_match_docker_compose(path):
     result = docker_compose_results()[str(path)]
     code, services, err = result["--services"]
-    if code != 0:
-        message = " ".join(err.replace(str(path), rel(path)).split())
-        pytest.skip(f"docker-compose 1.29 cannot read it: {message[:300] or 'no message'}")
+    if code != 0:  # newer syntax than 1.29's (name:, include, develop, hooks...): nothing to compare with,
+        if rel(path) not in REFUSED:  # but ours reads it
+            load(path)  # fails the test, with our one-line refusal, if ours does not
+        return
     code, volumes, err = result["--volumes"]
     assert code == 0, f"docker-compose 1.29 lists the services but not the volumes: {err.strip()}"
     project = load(path)

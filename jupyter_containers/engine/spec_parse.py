@@ -28,20 +28,16 @@ def _read_lines(path: str | os.PathLike, what: str) -> list[str]:
 def read_env_file(path: str | os.PathLike, what: str = "env file") -> list[str]:
     """``--env-file`` (and ``--label-file``): ``KEY=VALUE`` lines as the docker CLI reads them (no quotes
     are removed, ``#`` starts a comment line, a bare ``KEY`` takes this process's value when it has one)."""
-    out = []
-    for line in _read_lines(path, what):
-        if not line or line.startswith("#"):
-            continue
-        key, eq, value = line.partition("=")
+    from .specs import parse_env
+
+    lines = [line for line in _read_lines(path, what) if line and not line.startswith("#")]
+    for line in lines:
+        key = line.partition("=")[0]
         if not key:
             raise InvalidArgument(f"invalid line in {what} {str(path)!r}: {line!r} has no variable name")
         if key != key.rstrip() or " " in key or "\t" in key:
             raise InvalidArgument(f"invalid line in {what} {str(path)!r}: variable {key!r} contains whitespace")
-        if eq:
-            out.append(f"{key}={value}")
-        elif key in os.environ:
-            out.append(f"{key}={os.environ[key]}")
-    return out
+    return parse_env(lines)
 
 
 

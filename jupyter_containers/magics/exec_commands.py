@@ -8,7 +8,6 @@ One kernel interrupt ends the streaming (attach: and sends SIGINT to the contain
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from ..engine import Conflict, ContainersError, ExecResult
@@ -16,19 +15,10 @@ from ..engine.spec_parse import read_env_file
 from .commands import REST, cli_error
 from .container import container_commands as cli
 from .display import Text
-from .registry import arg
+from .registry import arg, boolean
 from .pump import pumped
 
 NOTEBOOK_DETACH = "accepted and ignored: in a notebook the kernel's interrupt button detaches"
-
-
-def boolean(text: str) -> bool:
-    """A flag's ``=true|false``, as Go's strconv.ParseBool reads it (the docker CLI's flags do)."""
-    if text in ("1", "t", "T", "true", "TRUE", "True"):
-        return True
-    if text in ("0", "f", "F", "false", "FALSE", "False"):
-        return False
-    raise argparse.ArgumentTypeError(f"{text!r} is not true or false")
 
 
 class ShownExecResult(ExecResult):

@@ -12,7 +12,7 @@ import time
 from .commands import cli_error
 from .container import container_commands as cli
 from .display import JSONView, Text, in_kernel
-from .registry import arg, valid
+from .registry import arg, boolean, valid
 
 MAX_INT64 = 2 ** 63 - 1
 
@@ -61,15 +61,6 @@ def _restart_policy(text: str):
 
 
 restart_policy = valid(_restart_policy)
-
-
-def boolean(text: str) -> bool:
-    """Go's ParseBool, as the docker CLI reads ``--pause=false``."""
-    if text in ("1", "t", "T", "true", "TRUE", "True"):
-        return True
-    if text in ("0", "f", "F", "false", "FALSE", "False"):
-        return False
-    raise argparse.ArgumentTypeError(f"{text!r} is not true or false")
 
 
 def ipv4(text: str) -> str:

@@ -59,6 +59,15 @@ def value(parse: Callable, *extra: Any) -> Callable[[str], Any]:
     return convert
 
 
+def boolean(text: str) -> bool:
+    """A flag's ``=true|false``, as Go's strconv.ParseBool reads it (the docker CLI's flags do)."""
+    if text in ("1", "t", "T", "true", "TRUE", "True"):
+        return True
+    if text in ("0", "f", "F", "false", "FALSE", "False"):
+        return False
+    raise argparse.ArgumentTypeError(f"{text!r} is not true or false")
+
+
 def valid(parse: Callable, *extra: Any) -> Callable[[str], str]:
     """Like ``value``, but the text itself when the parser accepts it (the engine layer reads it later)."""
     check = value(parse, *extra)
