@@ -6,7 +6,6 @@ import asyncio
 import json
 import logging
 import os
-import threading
 from pathlib import Path
 
 import pytest
@@ -413,30 +412,33 @@ async def eventually(condition, api, message: str, timeout: float = 15.0) -> Non
         await asyncio.sleep(0.1)  # the polling interval, as wait_for's
 
 
-def stats_threads() -> set[int]:
-    return {(t.ident, t.name) for t in threading.enumerate() if t.name.startswith("stats-") and t.is_alive()}
-
-
 async def test_stats_come_from_one_shared_sampler(api, jp_serverapp, engine, name):
+    """/stats answers from one sampler per engine, reading the kernel's cgroup files (the engine
+    runs on this machine) on one thread for every container: no stream or thread per request."""
     state = jp_serverapp.web_app.settings["jupyter_containers"]
     state.stats_idle = 1.0  # the sampler stops when nobody asked for a second
     mine = engine.containers.run(BUSYBOX, "sleep 300", name=name)
     await eventually(lambda names: name in names, api, "the new container in /stats")  # its first sample
     rows = {r["name"]: r for r in await api("GET", "stats")}
-    assert rows[name]["mem_usage"] > 0 and rows[name]["pids"] == 1
-    following = {t for t in stats_threads() if t[1] == f"stats-{mine.id[:12]}"}
-    assert len(following) == 1, "no sampler follows the container after /stats answered"
-    for _ in range(3):  # the sidebar's refreshes: no new stream, no new thread for it
+    assert rows[name]["mem_usage"] > 0 and rows[name]["pids"] == 1 and rows[name]["source"] == "cgroup"
+    shared = state._stats  # the server's one SharedStats, of its own engine client
+    sampler = shared._sampler
+    assert sampler.source == "cgroup" and mine.id in sampler.followed
+
+    def threads():
+        return {t.name for t in sampler._threads if t.is_alive()}
+
+    assert threads() == {"stats-cgroup", "stats-events"}
+    for _ in range(3):  # the sidebar's refreshes: the same sampler, no new thread
         assert name in {r["name"] for r in await api("GET", "stats")}
-        assert following <= stats_threads()  # (other containers of the engine may come and go meanwhile)
+        assert state._stats is shared and shared._sampler is sampler and threads() == {"stats-cgroup", "stats-events"}
     engine.containers.run(BUSYBOX, "sleep 300", name=f"{name}-2")  # a container that starts later is followed
     await eventually(lambda names: f"{name}-2" in names, api, "the new container in /stats")
     engine.containers.stop(name, timeout=0)  # a stopped one leaves
     await eventually(lambda names: name not in names, api, "the stopped container to leave /stats")
-    try:
-        await asyncio.to_thread(wait_for, lambda: not stats_threads(), 15, 0.05, "the idle sampler to stop")
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}: {sorted(n for _, n in stats_threads())}") from None
+    assert state._stats is shared and shared._sampler is sampler and len(threads()) == 2
+    await asyncio.to_thread(wait_for, lambda: not threads() and shared._sampler is None, 15, 0.05,
+                            "the idle sampler to stop")
 
 
 @pytest.mark.parametrize("jp_root_dir", ["/"], indirect=True)

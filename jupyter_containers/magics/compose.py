@@ -14,6 +14,7 @@ from traitlets.config import Configurable
 from .container import ContainerMagics, expand, run_command
 from .display import Text, in_kernel
 from .registry import Registry, arg, positive, tail
+from .stats_commands import interval_arg, show, source_arg
 from .pump import pumped
 
 compose_commands = Registry("compose")
@@ -544,14 +545,14 @@ def scale(ctx, args):
              "replicas join, or with --no-stream a DataFrame)", *PROJECT,
              arg("--no-stream", action="store_true",
                  help="Disable streaming stats and only pull the first result (a DataFrame)"),
-             arg("--retention", type=positive(float), default=3600.0, metavar="SECONDS",
-                 help="history kept per container (default 3600)"),
+             interval_arg("default 1; a snapshot reads twice, 0.25 apart"), source_arg(),
+             arg("--retention", type=positive(float), default=None, metavar="SECONDS",
+                 help="history kept per container (default 3600, at most 6000 rows)"),
              arg("--window", type=positive(float), default=300.0, metavar="SECONDS",
                  help="seconds shown in the chart (default 300)"),
              SERVICES, cell=True)
 def stats(ctx, args):
     from ..compose import ComposeError
-    from ..stats import Sampler, snapshot
 
     stack = _stack(ctx, args, required=False, progress=False)
     running = [c.name for c in stack.containers(args.services) if c.state == "running"]
@@ -560,9 +561,4 @@ def stats(ctx, args):
     # named services: those containers; the whole stack: its label, so replicas started later join
     target = dict(containers=running) if args.services else \
         dict(filters={"label": [f"com.docker.compose.project={stack.name}"]})
-    if args.no_stream:
-        return snapshot(ctx.engine, **target)
-    from ..stats.charts import LiveChart
-
-    sampler = Sampler(ctx.engine, retention=args.retention, **target).start()
-    return LiveChart(sampler, window=args.window, title=f"stack {stack.name}").start()
+    return show(ctx, args, target, title=f"stack {stack.name}")

@@ -92,7 +92,7 @@ def positive(kind: type) -> Callable[[str], Any]:
             value = kind(text)
         except ValueError:
             value = None
-        if value is None or value <= 0 or value != value:  # NaN too
+        if value is None or not 0 < value < float("inf"):  # NaN and infinity too
             raise argparse.ArgumentTypeError(f"{text!r} is not a positive {kind.__name__}")
         return value
     convert.__name__ = f"positive {kind.__name__}"

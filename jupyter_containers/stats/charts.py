@@ -1,7 +1,10 @@
 """A live plotly chart over a ``Sampler``: CPU %, memory, network and block IO
-rates, one trace per container, redrawn at most once a second from a
-background thread while the kernel stays free. A Stop button or ``.stop()``
-ends it; ``.frame()`` returns the history so far.
+rates, one trace per container, redrawn from a background thread while the
+kernel stays free. However fast the sampler reads (up to 10 Hz), the chart is
+redrawn at most twice a second, each time with all rows since the last one,
+and each trace is thinned to at most ``POINTS`` points (means of equal spans)
+so the browser keeps up. A Stop button or ``.stop()`` ends it; ``.frame()``
+returns the whole history.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ from .sampler import Sampler
 if TYPE_CHECKING:
     import pandas
 
+FASTEST_REDRAW = 0.5  # seconds between redraws at least
+POINTS = 600  # points per trace at most: about one per pixel of a panel
+
 PANELS = (  # (title, column, scale, row, col)
     ("CPU %", "cpu_percent", 1.0, 1, 1),
     ("memory (MiB)", "mem_usage", 1 / 2**20, 1, 2),
@@ -28,10 +34,11 @@ class LiveChart:
     """``LiveChart(sampler).start()``; shows itself as a plotly FigureWidget with a Stop button.
 
     ``window`` seconds are drawn; the sampler keeps its own (longer) history.
+    ``interval``: seconds between redraws (default: the sampler's, 0.5 at least).
     ``own_sampler``: stopping the chart stops the sampler too.
     """
 
-    def __init__(self, sampler: Sampler, *, interval: float = 1.0, window: float = 300.0,
+    def __init__(self, sampler: Sampler, *, interval: float | None = None, window: float = 300.0,
                  own_sampler: bool = True, title: str | None = None):
         if not window > 0:
             raise InvalidArgument(f"the chart's window must be a positive number of seconds, not {window}")
@@ -40,7 +47,7 @@ class LiveChart:
         from plotly.subplots import make_subplots
 
         self.sampler = sampler
-        self.interval = max(1.0, float(interval))  # never faster than the engine samples
+        self.interval = max(FASTEST_REDRAW, float(interval or sampler.interval))
         self.window = float(window)
         self.own_sampler = own_sampler
         base = make_subplots(rows=2, cols=2, subplot_titles=[p[0] for p in PANELS],
@@ -107,8 +114,9 @@ class LiveChart:
         """Redraw the last ``window`` seconds (the background thread calls this)."""
         series = self.sampler.history.series(since=time.time() - self.window)
         with self.figure.batch_update():
-            for id, name, columns in series:
+            for id, name, _, columns in series:
                 traces = self._traces.get(id) or self._add_traces(id, name)
+                columns = thin(columns, POINTS)
                 when = _local_times(columns["time"])
                 index = 0
                 for _, column, scale, _, _ in PANELS:
@@ -143,6 +151,33 @@ class LiveChart:
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
         return f"<LiveChart {state}: {len(self._traces)} containers, {self.redraws} redraws>"
+
+
+def thin(columns: dict, points: int) -> dict:
+    """At most ``points`` rows: the means of equal runs of consecutive rows (a rate's NaN
+    stays out of its mean); the columns as they are when they are short enough."""
+    import numpy as np
+
+    count = len(columns["time"])
+    if count <= points:
+        return columns
+    size = -(-count // points)  # rows per point, rounded up
+    start = count % size  # the oldest rows that do not fill a run are left out: the newest always show
+    out = {}
+    for key, values in columns.items():
+        runs = np.asarray(values[start:], dtype=float).reshape(-1, size)
+        with np.errstate(invalid="ignore"):
+            out[key] = runs.mean(axis=1) if key == "time" else _nanmean(runs)
+    return out
+
+
+def _nanmean(runs):
+    import numpy as np
+
+    counts = (~np.isnan(runs)).sum(axis=1)
+    sums = np.nansum(runs, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
 
 
 def _local_times(seconds):

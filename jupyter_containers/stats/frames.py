@@ -21,18 +21,21 @@ COLUMNS = ("time", *FIGURES)  # what a ring stores, as float64
 COUNTERS = ("net_rx", "net_tx", "block_read", "block_write")  # cumulative: they get a rate
 RATES = tuple(f"{name}_rate" for name in COUNTERS)
 INTEGERS = ("mem_usage", "mem_limit", "net_rx", "net_tx", "block_read", "block_write", "pids")
-FRAME_COLUMNS = ("time", "id", "name", *FIGURES, *RATES)
-SNAPSHOT_COLUMNS = ("id", "name", *FIGURES)
+FRAME_COLUMNS = ("time", "id", "name", *FIGURES, *RATES, "source")
+SNAPSHOT_COLUMNS = ("id", "name", *FIGURES, "source")
+SOURCES = ("cgroup", "api")  # where a row's figures were read: the kernel's files or the engine's stats API
 _INDEX = {name: i for i, name in enumerate(COLUMNS)}
+Series = tuple[str, str, str, dict[str, np.ndarray]]  # id, name, source, columns
 
 
 class Ring:
-    """The last ``capacity`` rows of one container, oldest first; grows as it fills."""
+    """The last ``capacity`` rows of one container, oldest first; grows as it fills.
+    ``source``: where its latest rows came from (``cgroup`` or ``api``)."""
 
-    __slots__ = ("id", "name", "capacity", "_data", "_start", "_count")
+    __slots__ = ("id", "name", "source", "capacity", "_data", "_start", "_count")
 
-    def __init__(self, id: str, name: str, capacity: int):
-        self.id, self.name, self.capacity = id, name, capacity
+    def __init__(self, id: str, name: str, capacity: int, source: str = "api"):
+        self.id, self.name, self.source, self.capacity = id, name, source, capacity
         self._data = np.empty((min(capacity, 64), len(COLUMNS)))
         self._start = self._count = 0
 
@@ -87,12 +90,12 @@ class History:
         self._rings: dict[str, Ring] = {}
         self._lock = threading.Lock()
 
-    def append(self, id: str, name: str, time: float, figures: Iterable[float]) -> None:
+    def append(self, id: str, name: str, time: float, figures: Iterable[float], source: str = "api") -> None:
         with self._lock:
             ring = self._rings.get(id)
             if ring is None:
-                ring = self._rings[id] = Ring(id, name, self.capacity)
-            ring.name = name  # a rename shows from now on
+                ring = self._rings[id] = Ring(id, name, self.capacity, source)
+            ring.name, ring.source = name, source  # a rename shows from now on
             ring.append((time, *figures))
 
     def counts(self) -> dict[str, int]:
@@ -105,17 +108,17 @@ class History:
         with self._lock:
             return sum(ring.nbytes for ring in self._rings.values())
 
-    def series(self, since: float | None = None) -> list[tuple[str, str, dict[str, np.ndarray]]]:
-        """(id, name, columns with rates) per container, rows at or after ``since`` (unix seconds)."""
+    def series(self, since: float | None = None) -> list[Series]:
+        """(id, name, source, columns with rates) per container, rows at or after ``since`` (unix seconds)."""
         with self._lock:
-            copies = [(ring.id, ring.name, ring.rows()) for ring in self._rings.values()]
+            copies = [(ring.id, ring.name, ring.source, ring.rows()) for ring in self._rings.values()]
         out = []
-        for id, name, rows in copies:
+        for id, name, source, rows in copies:
             columns = with_rates(rows)
             if since is not None:
                 keep = columns["time"] >= since
                 columns = {key: value[keep] for key, value in columns.items()}
-            out.append((id, name, columns))
+            out.append((id, name, source, columns))
         return out
 
     def frame(self, since: float | None = None) -> "pandas.DataFrame":
@@ -124,21 +127,26 @@ class History:
 
     def latest(self) -> "pandas.DataFrame":
         """The last row of each container."""
-        series = [(id, name, {k: v[-1:] for k, v in columns.items()})
-                  for id, name, columns in self.series() if len(columns["time"])]
+        series = [(id, name, source, {k: v[-1:] for k, v in columns.items()})
+                  for id, name, source, columns in self.series() if len(columns["time"])]
         return tidy(series)
 
 
-def tidy(series: list[tuple[str, str, dict[str, np.ndarray]]]) -> "pandas.DataFrame":
+def tidy(series: list[Series]) -> "pandas.DataFrame":
     import pandas as pd
 
-    counts = [len(columns["time"]) for _, _, columns in series]
+    counts = [len(columns["time"]) for *_, columns in series]
     def joined(name):
-        return np.concatenate([columns[name] for _, _, columns in series]) if series else np.empty(0)
+        return np.concatenate([columns[name] for *_, columns in series]) if series else np.empty(0)
+
+    def repeated(index):
+        return np.repeat([item[index] for item in series], counts).astype(object) if series \
+            else np.empty(0, dtype=object)
 
     data = {"time": pd.to_datetime(joined("time"), unit="s", utc=True),
-            "id": np.repeat([id[:12] for id, _, _ in series], counts).astype(object),
-            "name": np.repeat([name for _, name, _ in series], counts).astype(object)}
+            "id": np.repeat([id[:12] for id, *_ in series], counts).astype(object) if series
+            else np.empty(0, dtype=object),
+            "name": repeated(1), "source": repeated(2)}
     for name in (*FIGURES, *RATES):
         values = joined(name)
         data[name] = values.astype("int64") if name in INTEGERS else values

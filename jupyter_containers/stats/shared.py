@@ -42,10 +42,12 @@ class SharedStats:
     def running(self) -> bool:
         return self._sampler is not None and self._sampler.running
 
-    def latest(self) -> pandas.DataFrame:
-        """One row per followed container (id, name and the docker CLI's figures), by name.
+    def latest(self, wait: bool = True) -> pandas.DataFrame:
+        """One row per followed container (id, name, the docker CLI's figures, source), by name.
 
-        The first call after a (re)start waits for the engine's first primed samples, up to ``timeout``.
+        The first call after a (re)start waits for the first primed samples, up to ``timeout``
+        (a second from cgroups, two from the engine's API), unless ``wait`` is False: then it
+        answers at once with the rows there are (none at first).
         """
         with self._lock:
             if self._closed:
@@ -68,7 +70,7 @@ class SharedStats:
                     self._reaper = threading.Thread(target=self._reap, name="stats-shared-reaper", daemon=True)
                     self._reaper.start()
         try:
-            if fresh:
+            if fresh and wait:
                 sampler.wait_rows(1, self.timeout)
         finally:
             with self._lock:
@@ -104,3 +106,21 @@ class SharedStats:
         self._wake.set()
         if sampler is not None:
             sampler.stop()
+
+
+_SHARED: dict[str, SharedStats] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared(engine: Engine) -> SharedStats:
+    """This process's one ``SharedStats`` of the engine at ``engine.url`` (the dashboards of a
+    kernel share it; the server keeps its own, one per engine too)."""
+    old = None
+    with _SHARED_LOCK:
+        stats = _SHARED.get(engine.url)
+        if stats is None or stats._closed or stats.engine is not engine:
+            old, stats = stats, SharedStats(engine)
+            _SHARED[engine.url] = stats
+    if old is not None:
+        old.close()
+    return stats

@@ -442,94 +442,32 @@ class LogsPane:
 
 
 class _Stats:
-    """CPU % and memory for the running containers on the visible page, from
-    ``jupyter_containers.stats``' Sampler, read at most once a second.
-
-    Samplers are started and stopped on a thread of their own (opening a stream per
-    container takes a while), so the rows never wait for them."""
+    """CPU % and memory of the running containers on the visible page, from this kernel's
+    one shared sampler of the engine (``stats.shared.shared``: cgroups when the engine is
+    local), read once a second. The first tick starts it without waiting: figures show from
+    its first rows on. It stops itself when no dashboard asked for a while."""
 
     def __init__(self, tab: ContainersTab):
         self.tab = tab
-        self.sampler = None
-        self.ids: frozenset[str] = frozenset()
-        self._wanted: frozenset[str] | None = None  # a change the thread has yet to make
-        self._changed = threading.Condition()
-        self._closed = False
-        self._thread: threading.Thread | None = None
+        self.shared = None
 
     def tick(self) -> None:
         table = self.tab.table
-        wanted = frozenset(k for k in table.keys if k and table.rows.get(k, {}).get("state") == "running")
-        if wanted != self.ids:
-            self._want(wanted)
-        sampler = self.sampler
-        if sampler is None:
+        wanted = {k[:12]: k for k in table.keys if k and table.rows.get(k, {}).get("state") == "running"}
+        if not wanted:
             return
-        if sampler.error is not None:
-            raise sampler.error
-        latest = sampler.latest()
-        fresh = time.time() - 5
-        by_short = {k[:12]: k for k in self.ids}
-        for record in latest.itertuples(index=False):
-            key = by_short.get(record.id)
-            row = table.rows.get(key) if key else None
-            if row is None or row["state"] != "running" or record.time.timestamp() < fresh:
-                continue
-            row.update(cpu=float(record.cpu_percent), mem=float(record.mem_usage), mem_limit=float(record.mem_limit))
+        if self.shared is None:
+            from ..stats.shared import shared
 
-    def _want(self, wanted: frozenset[str]) -> None:
-        with self._changed:
-            if self._closed:
-                return
-            self.ids = self._wanted = wanted
-            self._changed.notify_all()
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="dashboard-stats", daemon=True)
-                self._thread.start()
-
-    def _run(self) -> None:
-        from ..stats import Sampler
-
-        while True:
-            with self._changed:
-                while self._wanted is None and not self._closed:
-                    self._changed.wait()
-                if self._closed:
-                    break
-                wanted, self._wanted = self._wanted, None
-            old, self.sampler = self.sampler, None
-            if old is not None:
-                old.stop(timeout=2)
-            if not wanted:
-                continue
-            sampler = Sampler(self.tab.engine, sorted(wanted), retention=5, follow_new=False)
-            try:
-                sampler.start()
-            except ContainersError:
-                with self._changed:  # one went away meanwhile: try again at the next tick
-                    if self._wanted is None:
-                        self.ids = frozenset()
-                continue
-            except Exception:  # noqa: BLE001 - no traceback from a thread into the notebook
-                self.tab.dashboard.errors += 1
-                continue
-            self.sampler = sampler
-        sampler, self.sampler = self.sampler, None
-        if sampler is not None:
-            sampler.stop(timeout=2)
+            self.shared = shared(self.tab.engine)
+        for record in self.shared.latest(wait=False).itertuples(index=False):
+            key = wanted.get(record.id)
+            if key is not None:
+                table.rows[key].update(cpu=float(record.cpu_percent), mem=float(record.mem_usage),
+                                       mem_limit=float(record.mem_limit))
 
     def close(self) -> None:
-        """No stats wanted (the table is hidden); the next tick starts again."""
-        if self.ids:
-            self._want(frozenset())
+        """No stats wanted (the table is hidden): the shared sampler stops once nobody asks."""
 
     def shutdown(self) -> None:
-        with self._changed:
-            self._closed = True
-            self._changed.notify_all()
-            thread = self._thread
-        if thread is not None:
-            thread.join(5)
-        sampler, self.sampler = self.sampler, None
-        if sampler is not None:
-            sampler.stop(timeout=2)
+        self.shared = None
