@@ -1,6 +1,6 @@
-"""The Containers sidebar in a real JupyterLab: it lists what the engine runs,
-Stop from a row's context menu stops the container, the logs panel follows its
-output; screenshots of the sidebar in the light and dark themes."""
+"""The Containers sidebar in a real JupyterLab: it lists what the engine runs with
+CPU and memory sparklines, Stop from a row's context menu stops the container, the
+logs panel follows its output; screenshots of the sidebar in the light and dark themes."""
 
 from __future__ import annotations
 
@@ -79,6 +79,17 @@ def test_sidebar_lists_stops_and_follows_logs(engine, lab_server, page, name):  
     first = max(ticks(logs_text(page)))
     wait_for(lambda: max(ticks(logs_text(page))) >= first + 5, timeout=20, message="the logs panel to follow")
     assert page.locator(".jp-ContainersLogs-status[data-state='following']").is_visible()
+
+    # CPU and memory sparklines, from the server's one sampler, reading the kernel's cgroup files.
+    spark = web_row.locator(".jp-ContainersSidebar-spark")
+    spark.wait_for(state="visible", timeout=15_000)
+    wait_for(lambda: "from cgroups" in (spark.get_attribute("title") or ""), timeout=15,
+             message="the sparkline's figures, from cgroups")
+    assert re.fullmatch(r"CPU \d+\.\d% · memory [\d.]+ [kMGT]?B of [\d.]+ [kMGT]?B \(from cgroups\)",
+                        spark.get_attribute("title")), spark.get_attribute("title")
+    cpu = spark.locator("svg.jp-ContainersSidebar-cpu polyline")
+    wait_for(lambda: len(cpu.get_attribute("points").split()) >= 3, timeout=15,
+             message="three samples in the CPU sparkline (the sidebar asks every 2 s)")
 
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "sidebar-logs-light.png"))

@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import re
 import resource
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Iterable
@@ -126,6 +127,12 @@ def system_cpu(proc_stat: str, ticks_per_second: int) -> tuple[int, int]:
         elif total:
             break
     return total, online
+
+
+def started_at(proc_stat: str) -> int:
+    """A process's start time (clock ticks after boot), field 22 of ``/proc/<pid>/stat``
+    (counted after the command in parentheses, which may itself hold spaces and parentheses)."""
+    return int(proc_stat.rpartition(")")[2].split()[19])
 
 
 def mem_total(meminfo: str) -> int:
@@ -246,6 +253,7 @@ class Files:
 
     held = 0
     budget = max(16, resource.getrlimit(resource.RLIMIT_NOFILE)[0] // 4)
+    _lock = threading.Lock()  # the count, and a file that two threads open at once
 
     def __init__(self):
         self._fds: dict[str, int] = {}
@@ -255,13 +263,17 @@ class Files:
         fd = self._fds.get(path)
         if fd is None:
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-            if Files.held >= Files.budget:
+            with Files._lock:
+                if path in self._fds or Files.held >= Files.budget:
+                    keep = False
+                else:
+                    self._fds[path], keep = fd, True
+                    Files.held += 1
+            if not keep:
                 try:
                     return _read(fd)
                 finally:
                     os.close(fd)
-            self._fds[path] = fd
-            Files.held += 1
         return _read(fd)
 
     def exists(self, path: str) -> bool:
@@ -270,8 +282,9 @@ class Files:
         return self._exists[path]
 
     def close(self) -> None:
-        fds, self._fds = self._fds, {}
-        Files.held -= len(fds)
+        with Files._lock:
+            fds, self._fds = self._fds, {}
+            Files.held -= len(fds)
         for fd in fds.values():
             os.close(fd)
 
@@ -335,21 +348,20 @@ class Reader:
 
     def find_pids(self, ids: Iterable[str]) -> dict[str, int]:
         """Container id -> the pid of its init, as far as one pass over ``/proc`` tells (faster
-        than asking the engine per container): the lowest pid whose cgroup path ends with a
-        component naming the container (``ID``, ``docker-ID.scope``), not a sub-cgroup's."""
+        than asking the engine per container): the first started process whose cgroup path ends
+        with a component naming the container (``ID``, ``docker-ID.scope``), not a sub-cgroup's."""
         wanted, found = set(ids), {}
         for entry in os.scandir(self.root + "/proc"):
             if not entry.name.isdigit():
                 continue
             try:
-                text = self.text(f"/proc/{entry.name}/cgroup")
-            except OSError:
-                continue
-            match = _LAST_ID.search(text)
-            if match and match.group(1) in wanted:
-                pid, id = int(entry.name), match.group(1)
-                found[id] = min(pid, found.get(id, pid))
-        return found
+                match = _LAST_ID.search(self.text(f"/proc/{entry.name}/cgroup"))
+                if match and match.group(1) in wanted:
+                    started = started_at(self.text(f"/proc/{entry.name}/stat"))
+                    found.setdefault(match.group(1), []).append((started, int(entry.name)))
+            except (OSError, ValueError):
+                continue  # ended meanwhile
+        return {id: min(candidates)[1] for id, candidates in found.items()}
 
     def system(self) -> dict:
         """The host's part of ``cpu_stats``: system_cpu_usage (ns) and online_cpus."""

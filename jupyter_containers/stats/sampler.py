@@ -17,6 +17,7 @@ engine's event stream), containers that stop are dropped; their history stays.
 
 from __future__ import annotations
 
+import collections
 import math
 import threading
 import time
@@ -45,6 +46,8 @@ def open_reader(engine: "Engine") -> Reader:
     """A cgroup reader for ``engine``'s containers; ``Unreadable`` (why) when it is not on this machine."""
     if not engine.url.startswith(("unix://", "http+unix://")):
         raise Unreadable(f"the engine at {engine.url} is not on this machine (not a Unix socket)")
+    if engine.replay:  # Binder's replay, or the recorder making one: the figures are the engine API's
+        raise Unreadable(f"the engine at {engine.url} is a {engine.replay} of a session, not an engine here")
     try:
         return Reader()
     except OSError as exc:
@@ -67,7 +70,7 @@ class Sampler:
                  filters: Mapping | Iterable[str] | None = None, retention: float | None = None,
                  interval: float = 1.0, follow_new: bool = True, source: str = "auto"):
         self.engine = engine
-        self.containers = [str(c) for c in containers or ()]
+        self.containers = [containers] if isinstance(containers, str) else [str(c) for c in containers or ()]
         self.filters = specs.parse_filters(filters)
         if self.containers and self.filters:
             raise InvalidArgument("give container names or filters, not both")
@@ -91,6 +94,7 @@ class Sampler:
         self._reader: Reader | None = None
         self._targets: dict[str, Target] = {}  # id -> container read from the kernel
         self._retired: list[Target] = []  # replaced targets: the ticker closes their files
+        self._system_readings: collections.deque = collections.deque()  # (monotonic, host CPU ns) per pass
         self._wanted: set[str] | None = None  # ids of the named containers
         self._streams: dict = {}
         self._threads: list[threading.Thread] = []
@@ -314,6 +318,7 @@ class Sampler:
             return
         system = self._reader.system()
         now, clock = time.time(), time.monotonic()
+        rate = self._system_rate(clock, system["system_cpu_usage"])
         gone = []
         for target in targets:
             try:
@@ -324,6 +329,12 @@ class Sampler:
             if clock - target.previous_at < self.interval / 2:
                 continue  # found since the last pass: too short a span for a CPU figure, keep its first reading
             raw["precpu_stats"] = target.previous
+            if rate is not None and clock - target.previous_at < 1.0:
+                # /proc/stat counts 10 ms ticks: over 0.1 s on 2 CPUs one tick is 5 % of the figure. The
+                # system's CPU over the last second, prorated to this span, has the same expected value
+                # as the CLI's delta without the tick noise (the CLI's spans are a second or more).
+                system_before = system["system_cpu_usage"] - rate * (clock - target.previous_at)
+                raw["precpu_stats"] = {**target.previous, "system_cpu_usage": system_before}
             self.history.append(target.id, target.name, now, formulas.figures(raw), source="cgroup")
             target.previous, target.previous_at = raw["cpu_stats"], clock
         with self._changed:
@@ -335,6 +346,15 @@ class Sampler:
             self._changed.notify_all()
         for target in gone:
             target.close()
+
+    def _system_rate(self, clock: float, system: int) -> float | None:
+        """The host's CPU ns per second over the last second of passes (None until a second has passed)."""
+        readings = self._system_readings
+        readings.append((clock, system))
+        while len(readings) > 2 and clock - readings[1][0] >= 1.0:
+            readings.popleft()  # keep the newest reading that is at least a second old
+        then, before = readings[0]
+        return (system - before) / (clock - then) if clock - then >= 1.0 else None
 
     def _run(self, id: str, name: str) -> None:
         stream = None

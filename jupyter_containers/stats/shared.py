@@ -1,11 +1,12 @@
 """One stats sampler per engine, shared by everyone who asks for a snapshot.
 
-The sidebar asks ``GET stats`` every two seconds. ``snapshot()`` opens a
-stream and a thread per running container each time and waits for the
-engine's two samples; ``SharedStats`` starts one ``Sampler`` on the first
-request, keeps it following the running containers (those that start later
-are picked up, those that stop leave), answers each request from its latest
-rows, and stops it when nobody asked for ``idle`` seconds.
+The sidebar asks ``GET stats`` every two seconds and a dashboard reads its
+figures once a second. Rather than a snapshot each time (two readings apart,
+or the engine's two samples), ``SharedStats`` starts one ``Sampler`` on the
+first request, keeps it following the running containers (those that start
+later are picked up, those that stop leave), answers each request from its
+latest rows, and stops it when nobody asked for ``idle`` seconds. The server
+keeps one per engine; ``shared(engine)`` is the one of this process (kernel).
 """
 
 from __future__ import annotations

@@ -50,6 +50,8 @@ export interface IStats {
   mem_usage: number;
   mem_limit: number;
   mem_percent: number;
+  /** Where the figures were read: the kernel's cgroup files or the engine's stats API. */
+  source?: 'cgroup' | 'api';
 }
 
 export interface IEngine {

@@ -70,6 +70,7 @@ export function drawSparkline(parent: HTMLElement, history: History): void {
   const last = history.last;
   if (last) {
     parent.title = `CPU ${last.cpu_percent.toFixed(1)}% · memory ${formatBytes(last.mem_usage)}` +
-      (last.mem_limit ? ` of ${formatBytes(last.mem_limit)}` : '');
+      (last.mem_limit ? ` of ${formatBytes(last.mem_limit)}` : '') +
+      (last.source ? ` (from ${last.source === 'cgroup' ? 'cgroups' : 'the engine API'})` : '');
   }
 }
