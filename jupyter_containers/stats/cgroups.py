@@ -101,7 +101,7 @@ def keyed(text: str) -> dict[str, int]:
     out = {}
     for line in text.splitlines():
         key, _, value = line.partition(" ")
-        if value.strip().lstrip("-").isdigit():
+        if value.strip().lstrip("-").isdecimal():
             out[key] = int(value)
     return out
 
@@ -132,7 +132,10 @@ def system_cpu(proc_stat: str, ticks_per_second: int) -> tuple[int, int]:
 def started_at(proc_stat: str) -> int:
     """A process's start time (clock ticks after boot), field 22 of ``/proc/<pid>/stat``
     (counted after the command in parentheses, which may itself hold spaces and parentheses)."""
-    return int(proc_stat.rpartition(")")[2].split()[19])
+    fields = proc_stat.rpartition(")")[2].split()
+    if len(fields) < 20:
+        raise ValueError("a /proc/<pid>/stat line too short for a start time")
+    return int(fields[19])
 
 
 def mem_total(meminfo: str) -> int:
@@ -169,9 +172,10 @@ def io_stat(text: str) -> list[dict]:
     """cgroup v2 ``io.stat`` lines ``8:0 rbytes=1 wbytes=2 rios=3 ...`` as the engine's entries."""
     entries = []
     for line in text.splitlines():
-        device, *pairs = line.split()
-        if ":" not in device:
+        fields = line.split()
+        if not fields or ":" not in fields[0]:
             continue
+        device, *pairs = fields
         major, minor = device.split(":")
         values = dict(pair.partition("=")[::2] for pair in pairs)
         for key, op in (("rbytes", "read"), ("wbytes", "write")):
@@ -308,7 +312,7 @@ class Reader:
     """Reads containers' figures under ``root`` (``/`` on a live host, a fixture tree in tests)."""
 
     def __init__(self, root: str = "/"):
-        self.root = root.rstrip("/") or ""
+        self.root = os.fspath(root).rstrip("/")
         self.ticks = os.sysconf("SC_CLK_TCK")
         self._host = Files()
         self.mounts = cgroup_mounts(self.text("/proc/self/mountinfo"))
@@ -338,7 +342,8 @@ class Reader:
             target.previous, target.previous_at = self.sample(target)["cpu_stats"], time.monotonic()
         except Gone as exc:
             target.close()
-            if os.path.isdir(location.memory) and os.path.isdir(f"{self.root}/proc/{pid}"):  # running, a file missing
+            missing = isinstance(exc.__cause__, FileNotFoundError)
+            if missing and os.path.isdir(location.memory) and os.path.isdir(f"{self.root}/proc/{pid}"):  # running
                 raise Unreadable(f"cannot read its cgroup files: {exc.__cause__}") from None
             raise
         except (OSError, ValueError) as exc:

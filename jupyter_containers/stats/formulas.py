@@ -14,8 +14,9 @@ FIGURES = ("cpu_percent", "mem_usage", "mem_limit", "mem_percent", "net_rx", "ne
 def cpu_percent(raw: dict) -> float:
     """(container CPU delta / system CPU delta) x online CPUs x 100, against ``precpu_stats``.
 
-    0.0 when either delta is not positive (the CLI's rule), e.g. on a stream's
-    first frame, whose ``precpu_stats`` are empty: callers drop that frame.
+    0.0 when either delta is not positive (the CLI's rule). A stream's first
+    frame has empty ``precpu_stats``, so its deltas are the counters since boot
+    and its figure means nothing: callers drop that frame.
     """
     cpu = raw.get("cpu_stats") or {}
     pre = raw.get("precpu_stats") or {}
