@@ -1,11 +1,12 @@
-"""``jupyter containers engine up|down|status`` and ``replay record|serve`` (the ``jupyter-containers`` script)."""
+"""``jupyter containers engine up|down|status``, ``replay record|serve`` and ``kernel create|ls|rm``
+(the ``jupyter-containers`` script)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from .engine import ContainersError, Engine, EngineUnavailable, PrivateEngine
+from .engine import ContainersError, Engine, EngineUnavailable, InvalidArgument, PrivateEngine
 from .replay.recording import ReplayError
 
 
@@ -70,6 +71,77 @@ def _serve(args) -> int:
     return 0
 
 
+def _kernel_create(args) -> int:
+    from .kernels.kernelspecs import ContainerKernel, create
+
+    env = {}
+    for item in args.env:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise InvalidArgument(f"--env {item!r}: use KEY=VALUE")
+        env[key] = value
+    kernel = ContainerKernel(args.name, args.image, display_name=args.display_name, python=args.python,
+                             argv=args.argv or None, language=args.language, mounts=args.mount,
+                             workdir_mount=args.workdir_mount, cpus=args.cpus, memory=args.memory, env=env,
+                             network=args.network, user=args.user, engine=args.engine)
+    where = create(kernel, user=not args.sys_prefix, prefix=sys.prefix if args.sys_prefix else None)
+    print(f"kernel {args.name!r} runs in {args.image}: kernelspec written to {where}")
+    return 0
+
+
+def _kernel_ls(args) -> int:
+    from .kernels.kernelspecs import list_kernels
+
+    rows = list_kernels()
+    if not rows:
+        print("no container kernels; `jupyter containers kernel create NAME --image IMAGE` makes one")
+    for row in rows:
+        print(f"{row['name']:<24} {row['image']:<36} {row['display_name']}")
+    return 0
+
+
+def _kernel_rm(args) -> int:
+    from .kernels.kernelspecs import remove
+
+    for name in args.names:
+        print(f"removed kernelspec {name!r} ({remove(name)})")
+    return 0
+
+
+def _kernel_parser(verbs) -> None:
+    kernel = verbs.add_parser("kernel", help="kernelspecs whose kernels run in containers")
+    actions = kernel.add_subparsers(dest="action", required=True)
+    text = "write a kernelspec whose kernel runs in a container of IMAGE (JupyterLab's launcher shows it)"
+    sub = actions.add_parser("create", help=text, description=text)
+    sub.set_defaults(func=_kernel_create)
+    sub.add_argument("name", metavar="NAME", help="the kernelspec's name (lower case, digits, . _ -)")
+    sub.add_argument("--image", required=True, help="the image the kernel runs in (it must have the kernel's command)")
+    sub.add_argument("--display-name", help="the name the launcher shows (default: NAME (container IMAGE))")
+    command = sub.add_mutually_exclusive_group()
+    command.add_argument("--python", default="python3",
+                         help="the image's Python, run as PYTHON -m ipykernel_launcher (default python3)")
+    command.add_argument("--argv", nargs=argparse.REMAINDER, metavar="ARG",
+                         help="any kernel command (other languages), with {connection_file}; last option")
+    sub.add_argument("--language", help="the kernel's language (default python, or NAME with --argv)")
+    sub.add_argument("--mount", action="append", default=[], metavar="SRC:DST[:ro]", help="a bind mount (repeat)")
+    sub.add_argument("--workdir-mount", action=argparse.BooleanOptionalAction, default=True,
+                     help="mount the notebook's directory at the same path and work there (default: yes)")
+    sub.add_argument("--cpus", type=float, help="CPUs the kernel may use")
+    sub.add_argument("--memory", help="memory limit, e.g. 2g")
+    sub.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="an environment variable (repeat)")
+    sub.add_argument("--network", help="join this network rather than publish the kernel's ports on 127.0.0.1 "
+                     "(when the notebook server runs in a container on it)")
+    sub.add_argument("--user", help="user[:group] the kernel runs as")
+    sub.add_argument("--engine", metavar="URL", help="the engine (default: discovery at each start)")
+    sub.add_argument("--sys-prefix", action="store_true", help="write it into this environment, not the user's")
+    text = "list the container kernelspecs (no engine needed)"
+    actions.add_parser("ls", help=text, description=text).set_defaults(func=_kernel_ls)
+    text = "remove container kernelspecs (never other kernelspecs)"
+    sub = actions.add_parser("rm", help=text, description=text)
+    sub.set_defaults(func=_kernel_rm)
+    sub.add_argument("names", nargs="+", metavar="NAME")
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="jupyter containers", description="Docker from inside a notebook.")
     verbs = top.add_subparsers(dest="part", required=True)
@@ -106,6 +178,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--socket", metavar="PATH", help="the socket to listen on "
                      "(default: $TMPDIR/jupyter-containers-replay-UID/docker.sock)")
     sub.add_argument("dir", metavar="DIR")
+    _kernel_parser(verbs)
     return top
 
 
