@@ -6,6 +6,7 @@ busybox image read-only (``kernels_support``)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import queue
@@ -18,7 +19,7 @@ from nbclient import NotebookClient
 
 from conftest import BUSYBOX, TEST_LABEL, RUN_ID, wait_for
 from jupyter_containers import cli
-from jupyter_containers.kernels import KERNEL_LABEL, SPEC_LABEL, KernelStartError
+from jupyter_containers.kernels import KERNEL_LABEL, SPEC_LABEL, ContainerProvisioner, KernelStartError
 from kernels_support import build_kernel_image, python_argv, write_kernelspec
 
 MiB = 2**20
@@ -148,6 +149,34 @@ def test_interrupt_restart_shutdown(ip, engine, kernel_image, kernels_dir, tmp_p
         km.shutdown_kernel(now=False)
     assert time.monotonic() - started < 10
     assert not kernel_containers(engine, km.kernel_id)
+
+
+def test_a_restarted_server_finds_its_kernel(engine, kernel_image, kernels_dir, name):
+    """The provisioner info keeps the container: a new provisioner loaded from it (a server that
+    restarted) sees the kernel running, stops it and removes its container."""
+    write_kernelspec(name)
+    km = KernelManager(kernel_name=name)
+    km.start_kernel()
+    container = km.provisioner.container_id
+    saved = json.loads(json.dumps(asyncio.run(km.provisioner.get_provisioner_info()), default=_bytes))
+    assert saved["container_id"] == container and saved["kernel_id"] == km.kernel_id
+
+    async def later():
+        again = ContainerProvisioner(kernel_id=km.kernel_id, kernel_spec=km.kernel_spec, parent=km)
+        await again.load_provisioner_info(saved)
+        assert again.has_process and await again.poll() is None
+        await again.terminate()
+        code = await asyncio.wait_for(again.wait(), 10)
+        await again.cleanup()
+        return code
+
+    assert asyncio.run(later()) is not None
+    assert not engine.containers.exists(container)
+    km.cleanup_resources()
+
+
+def _bytes(value):
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _busy(client, msg_id: str) -> bool:
