@@ -93,6 +93,37 @@ def engine(root_engine) -> Engine:
     return root_engine.with_labels({TEST_LABEL: RUN_ID})
 
 
+@pytest.fixture(scope="module")
+def swarm(root_engine, busybox):
+    """The engine as a one-node swarm's manager (advertised on 127.0.0.1) for a module's tests,
+    left as it was found: a swarm this fixture made is left, and the docker_gwbridge network it
+    brought is removed."""
+    had_swarm = root_engine.swarm.active
+    had_bridge = bool(root_engine.networks.list(filters={"name": ["docker_gwbridge"]}))
+    if not had_swarm:
+        root_engine.swarm.init(advertise_addr="127.0.0.1", listen_addr="127.0.0.1:2377")
+    yield root_engine
+    for service in root_engine.services.list(filters={"label": [f"{TEST_LABEL}={RUN_ID}"]}):
+        root_engine.services.remove(service["ID"])
+    if not had_swarm:
+        root_engine.swarm.leave(force=True)
+        if not had_bridge:
+            wait_for(lambda: _gone_bridge(root_engine), timeout=30, message="docker_gwbridge removed")
+
+
+def _gone_bridge(engine) -> bool:
+    """Remove docker_gwbridge; True once it is gone (it is busy while the last tasks' endpoints go)."""
+    from jupyter_containers.engine import ContainersError
+
+    if not engine.networks.list(filters={"name": ["docker_gwbridge"]}):
+        return True
+    try:
+        engine.networks.remove("docker_gwbridge")
+    except ContainersError:
+        return False
+    return True
+
+
 @pytest.fixture(scope="session")
 def busybox(root_engine):
     """``jupyter-containers/busybox:test``, built FROM scratch through our own build API

@@ -26,6 +26,7 @@ class Engine:
         from .images import Images
         from .networks import Networks
         from .registry import Credentials
+        from .swarm import Nodes, Services, Swarm
         from .system import System
         from .volumes import Volumes
 
@@ -39,6 +40,9 @@ class Engine:
         self.networks = Networks(self)
         self.system = System(self)
         self.credentials = Credentials(self)
+        self.swarm = Swarm(self)
+        self.nodes = Nodes(self)
+        self.services = Services(self)
         self._replay = _UNKNOWN
 
     @classmethod
