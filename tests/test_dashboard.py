@@ -14,6 +14,7 @@ from IPython.core.error import UsageError
 
 from conftest import BUSYBOX, RUN_ID, TEST_LABEL, build_busybox, wait_for
 from jupyter_containers.compose import Stack, load_project
+from jupyter_containers.kernels import KERNEL_LABEL, SPEC_LABEL
 from jupyter_containers.widgets import BANNER, Dashboard
 
 pytestmark = pytest.mark.usefixtures("busybox")
@@ -65,6 +66,13 @@ def test_actions_change_the_engine_and_the_table_follows(engine, dash, name, thr
     c = engine.containers.run(BUSYBOX, "sleep 3600", name=name, init=True)
     wait_for(lambda: state_shown(table, c.id, "running"), FOLLOWS, message="the new container's row")
     assert name in shown(table, c.id) and BUSYBOX in shown(table, c.id)
+    # a notebook kernel's container (the provisioner's labels) has a badge by its name; a plain one has none
+    kernel = engine.containers.run(BUSYBOX, "sleep 300", name=f"{name}-kernel",
+                                   labels={KERNEL_LABEL: "0123456789abcdef", SPEC_LABEL: "python-busybox"})
+    wait_for(lambda: state_shown(table, kernel.id, "running"), FOLLOWS, message="the kernel container's row")
+    assert ('<span class="jcd-tag" title="notebook kernel (kernelspec python-busybox, kernel 01234567)">'
+            'kernel</span>') in shown(table, kernel.id)
+    assert "jcd-tag" not in shown(table, c.id)
     tick(table, c.id)
     assert table.selected == {c.id}
     buttons = dash.containers.buttons

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from conftest import BUSYBOX, RUN_ID, TEST_LABEL, free_port, wait_for
+from jupyter_containers.kernels import KERNEL_LABEL, SPEC_LABEL
 from lab import (ARTIFACTS, browser, command, jp_asyncio_loop, jp_server_cleanup,  # noqa: F401
                  lab_server, open_notebook, page, run_all_cells, use_theme)
 
@@ -31,6 +32,8 @@ def test_dashboard_shows_a_new_container_and_stops_it(engine, lab_server, page, 
     cache = engine.containers.run(BUSYBOX, "sleep 600", name=f"{name}-cache", init=True)
     engine.containers.pause(cache.id)
     engine.containers.create(BUSYBOX, "true", name=f"{name}-job")
+    engine.containers.run(BUSYBOX, "sleep 600", name=f"{name}-kernel", init=True,  # a notebook kernel's container
+                          labels={KERNEL_LABEL: "0123456789abcdef", SPEC_LABEL: "python-busybox"})
     path = lab_server.notebook("dashboard.ipynb", [
         "%load_ext jupyter_containers",
         f"%container dashboard --filter label={TEST_LABEL}={RUN_ID}",
@@ -43,6 +46,10 @@ def test_dashboard_shows_a_new_container_and_stops_it(engine, lab_server, page, 
     link = row(page, f"{name}-web").locator("a")
     assert link.get_attribute("href") == f"http://127.0.0.1:{port}" and link.inner_text() == f"{port}→80"
     assert "[" + name + "]" in row(page, f"{name}-api-1").inner_text()  # its compose project
+    badge = row(page, f"{name}-kernel").locator(".jcd-tag")
+    assert badge.inner_text() == "kernel"
+    assert badge.get_attribute("title") == "notebook kernel (kernelspec python-busybox, kernel 01234567)"
+    assert not row(page, f"{name}-web").locator(".jcd-tag").count()
 
     worker = engine.containers.run(BUSYBOX, "sleep 600", name=f"{name}-worker", init=True)
     row(page, f"{name}-worker").wait_for(timeout=10_000)  # appears by itself, from the engine's events

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from conftest import BUSYBOX, free_port, wait_for
+from jupyter_containers.kernels import KERNEL_LABEL, SPEC_LABEL
 from lab import ARTIFACTS, browser, command, jp_asyncio_loop, lab_server, open_lab, page, use_theme  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("busybox")
@@ -51,6 +52,8 @@ def test_sidebar_lists_stops_and_follows_logs(engine, lab_server, page, name):  
                                 labels={"com.docker.compose.project": name, "com.docker.compose.service": "api"})
     cache = engine.containers.run(BUSYBOX, "sleep 600", name=f"{name}-cache")
     engine.containers.pause(cache.id)
+    kernel = engine.containers.run(BUSYBOX, "sleep 600", name=f"{name}-py",  # a notebook kernel's container
+                                   labels={KERNEL_LABEL: "0123456789abcdef", SPEC_LABEL: "python-busybox"})
 
     sidebar = open_sidebar(page, lab_server)
     sidebar.locator(".jp-ContainersSidebar-filter").fill(name)  # only this test's containers, for the screenshots
@@ -66,6 +69,10 @@ def test_sidebar_lists_stops_and_follows_logs(engine, lab_server, page, name):  
     stack = sidebar.locator(f".jp-ContainersSidebar-stack[data-project='{name}']")
     assert re.search(r"1/1", stack.inner_text()) and "api" in stack.inner_text()
     assert row(page, api.id).is_visible()
+    pill = row(page, kernel.id).locator(".jp-ContainersSidebar-line > .jp-ContainersSidebar-kernel")
+    pill.wait_for(timeout=10_000)
+    assert pill.inner_text() == "kernel" and pill.get_attribute("title") == "notebook kernel: python-busybox"
+    assert not web_row.locator(".jp-ContainersSidebar-kernel").count()  # a plain container has none
     assert not page.locator(".jp-ContainersSidebar-container[data-id]:visible").filter(
         has_not_text=name).count(), "the filter shows only matching rows"
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 
@@ -22,6 +23,7 @@ from ..engine.errors import InvalidArgument
 from ..engine.spec_parse import parse_cpus, parse_size
 from .provisioner import NAME
 
+LOGO = os.path.join(os.path.dirname(__file__), "logo-svg.svg")
 PYTHON_ARGV = ["{python}", "-m", "ipykernel_launcher", "-f", "{connection_file}"]
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
@@ -95,6 +97,7 @@ def create(kernel: ContainerKernel, *, user: bool = True, prefix: str | None = N
     with tempfile.TemporaryDirectory() as source:
         with open(os.path.join(source, "kernel.json"), "w", encoding="utf-8") as file:
             json.dump(kernel.kernel_json(), file, indent=1)
+        shutil.copy(LOGO, os.path.join(source, "logo-svg.svg"))  # the launcher's card: containers, not a letter
         return manager.install_kernel_spec(source, kernel.name, user=user and prefix is None, prefix=prefix)
 
 

@@ -32,6 +32,7 @@ from ..engine import (
     NotFound,
 )
 from ..engine.records import Container, Image
+from ..kernels import KERNEL_LABEL, SPEC_LABEL
 from ..policy import ContainersPolicy
 from .streams import Relay, StreamSlots
 
@@ -53,7 +54,8 @@ def container_json(c: Container) -> dict:
             "health": c.health, "labels": c.labels,
             "ports": [{"container_port": p.container_port, "protocol": p.protocol, "host_ip": p.host_ip,
                        "host_port": p.host_port, "url": p.url} for p in c.ports],
-            "project": c.labels.get(COMPOSE_PROJECT), "service": c.labels.get(COMPOSE_SERVICE)}
+            "project": c.labels.get(COMPOSE_PROJECT), "service": c.labels.get(COMPOSE_SERVICE),
+            "kernel": c.labels.get(SPEC_LABEL) if KERNEL_LABEL in c.labels else None}
 
 
 def image_json(i: Image) -> dict:

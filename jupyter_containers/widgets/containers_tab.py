@@ -14,6 +14,7 @@ import ipywidgets as w
 
 from ..engine.errors import ContainersError
 from ..engine.records import Container
+from ..kernels import KERNEL_LABEL, SPEC_LABEL
 from .parts import Confirm, Tab, button, since
 from .table import Column, Table, esc, human_bytes
 
@@ -96,8 +97,14 @@ def _uptime(row: dict) -> str:
 
 def _name(row: dict) -> str:
     project = row.get("project")
-    stack = f' <span class="jcd-dim" title="compose project">[{esc(project)}]</span>' if project else ""
-    return f'<b title="{esc(row["name"])} ({esc(row["id"][:12])})">{esc(row["name"])}</b>{stack}'
+    stack = f'<span class="jcd-dim" title="compose project">[{esc(project)}]</span>' if project else ""
+    kernel = ""
+    if row.get("kernel_id"):
+        title = f'notebook kernel (kernelspec {row.get("kernel") or "?"}, kernel {row["kernel_id"][:8]})'
+        kernel = f'<span class="jcd-tag" title="{esc(title)}">kernel</span>'
+    # a flex line: the compose project is cut short first, then the name; the kernel badge never is
+    return (f'<span class="jcd-name"><b title="{esc(row["name"])} ({esc(row["id"][:12])})">{esc(row["name"])}</b>'
+            f'{kernel}{stack}</span>')
 
 
 COLUMNS = [
@@ -120,7 +127,8 @@ def row_of(container: Container, old: dict | None, now: float, started: float | 
     row = {"id": container.id, "name": container.name, "image": container.image, "state": container.state,
            "health": container.health, "status": container.status, "ports": container.ports,
            "started": started if running else None, "project": container.labels.get(COMPOSE_PROJECT),
-           "service": container.labels.get(COMPOSE_SERVICE), "cpu": None, "mem": None, "mem_limit": None}
+           "service": container.labels.get(COMPOSE_SERVICE), "kernel_id": container.labels.get(KERNEL_LABEL),
+           "kernel": container.labels.get(SPEC_LABEL), "cpu": None, "mem": None, "mem_limit": None}
     if old is not None and container.state == "running":
         row.update(cpu=old.get("cpu"), mem=old.get("mem"), mem_limit=old.get("mem_limit"))
     return row
@@ -128,8 +136,9 @@ def row_of(container: Container, old: dict | None, now: float, started: float | 
 
 def _search(row: dict) -> str:
     ports = " ".join(str(p) for p in row["ports"])
+    kernel = f'kernel {row.get("kernel") or ""}' if row.get("kernel_id") else ""
     return f'{row["name"]} {row["id"][:12]} {row["image"]} {row["state"]} {row.get("health") or ""} ' \
-           f'{ports} {row.get("project") or ""}'
+           f'{ports} {row.get("project") or ""} {kernel}'
 
 
 class ContainersTab(Tab):

@@ -31,6 +31,13 @@ CSS = """
 .jcd-rowbox .widget-html, .jcd-rowbox .widget-html-content { width: 100%; margin: 0; }
 .jcd-pill { display: inline-block; padding: 0 8px; border-radius: 9px; line-height: 18px;
             font-size: var(--jp-ui-font-size0); font-weight: 600; border: 1px solid currentColor; }
+.jcd-tag { display: inline-block; padding: 0 6px; border-radius: 8px; line-height: 16px; font-size: var(--jp-ui-font-size0);
+           font-weight: 600; color: var(--jp-brand-color1);
+           background: color-mix(in srgb, var(--jp-brand-color1) 15%, transparent); }
+.jcd-name { display: flex; align-items: baseline; gap: 5px; min-width: 0; }
+.jcd-name > * { min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.jcd-name > .jcd-tag { flex: none; }
+.jcd-name > .jcd-dim { flex-shrink: 1000; }
 .jcd-ok { color: var(--jp-success-color1); }
 .jcd-bad { color: var(--jp-error-color1); }
 .jcd-warn { color: var(--jp-warn-color1); }

@@ -24,6 +24,8 @@ export interface IContainer {
   labels: { [key: string]: string };
   project: string | null;
   service: string | null;
+  /** The kernelspec's name when the container runs a notebook's kernel (jupyter-containers provisioner). */
+  kernel?: string | null;
 }
 
 export interface IImage {

@@ -173,7 +173,7 @@ class ContainerList extends KeyedList<IContainer> {
   }
 
   protected signature(c: IContainer): string {
-    return JSON.stringify([c.name, c.image, c.state, c.status, c.health, c.ports]);
+    return JSON.stringify([c.name, c.image, c.state, c.status, c.health, c.ports, c.kernel ?? null]);
   }
 
   protected render(node: HTMLLIElement, c: IContainer): void {
@@ -181,13 +181,18 @@ class ContainerList extends KeyedList<IContainer> {
     node.dataset.id = c.id;
     node.dataset.state = c.state;
     node.dataset.health = c.health ?? '';
-    node.dataset.search = `${c.name} ${c.image} ${c.short_id} ${c.project ?? ''}`.toLowerCase();
+    node.dataset.search = `${c.name} ${c.image} ${c.short_id} ${c.project ?? ''} ${c.kernel ?? ''}`.toLowerCase();
     node.title = `${c.name} (${c.short_id})\n${c.image}\n${c.command}\n${c.status}`;
     const dot = el('span', 'jp-ContainersSidebar-dot');
     dot.title = c.health ? `${c.state}, ${c.health}` : c.state;
     const body = el('div', 'jp-ContainersSidebar-body');
     const line = el('div', 'jp-ContainersSidebar-line');
     line.append(el('span', 'jp-ContainersSidebar-name', c.name));
+    if (c.kernel) {
+      const kernel = el('span', 'jp-ContainersSidebar-kernel', 'kernel');
+      kernel.title = `notebook kernel: ${c.kernel}`;
+      line.append(kernel);
+    }
     const published = c.ports.filter(p => p.host_port);
     if (published.length) {
       const ports = el('span', 'jp-ContainersSidebar-ports');
