@@ -200,7 +200,7 @@ class Services:
         This engine's labels go on the service."""
         body = dict(spec)
         body["Labels"] = {**self._engine.labels, **(body.get("Labels") or {})}
-        headers = {"X-Registry-Auth": registry_auth} if registry_auth else None
+        headers = {"X-Registry-Auth": registry_auth} if registry_auth else {}
         with _managed(self._engine, "service create", "service", body.get("Name")):
             response = self._api._post_json(self._api._url("/services/create"), data=body, headers=headers)
             return self._api._result(response, json=True)["ID"]

@@ -28,6 +28,7 @@ from ..engine.errors import ContainersError
 from .containers_tab import ContainersTab
 from .engine_tab import EngineTab
 from .resources_tab import ImagesTab, StacksTab, StorageTab
+from .services_tab import ServicesTab
 from .table import CSS, esc
 
 BANNER = "engine unreachable, retrying"
@@ -63,9 +64,10 @@ class Dashboard(w.VBox):
         self.containers = ContainersTab(self, filters=filters, page_size=page_size)
         self.images = ImagesTab(self)
         self.stacks = StacksTab(self)
+        self.services = ServicesTab(self)
         self.storage = StorageTab(self)
         self.engine_tab = EngineTab(self)
-        self.tabs_list = [self.containers, self.images, self.stacks, self.storage, self.engine_tab]
+        self.tabs_list = [self.containers, self.images, self.stacks, self.services, self.storage, self.engine_tab]
         self.tabs = w.Tab(children=[t.widget for t in self.tabs_list], titles=[t.title for t in self.tabs_list])
         self.tabs.observe(self._tab_changed, "selected_index")
         super().__init__([w.HTML(CSS), self.header, self.banner, self.tabs, self.status],
