@@ -199,9 +199,11 @@ def test_stats_of_the_stack(ip, name):
         frame = line(ip, f"stats -p {name} --no-stream")
         assert sorted(frame["name"]) == [f"{name}-a-1", f"{name}-b-1"] and (frame["pids"] >= 1).all()
         assert list(line(ip, f"stats -p {name} --no-stream b")["name"]) == [f"{name}-b-1"]
-        chart = line(ip, f"stats -p {name}")
+        assert line(ip, f"stats -p {name} --no-stream --source api b")["source"].tolist() == ["api"]
+        chart = line(ip, f"stats -p {name} --interval 0.1")
         try:
             assert chart.sampler.filters == {"label": [f"com.docker.compose.project={name}"]}
+            assert chart.sampler.interval == 0.1 and chart.sampler.source == "cgroup"
             wait_for(lambda: set(chart.frame()["name"]) == {f"{name}-a-1", f"{name}-b-1"}, timeout=20)
         finally:
             chart.stop()
