@@ -168,13 +168,18 @@ class ImagesTab(Tab):
 
 
 # -- stacks ------------------------------------------------------------------------------------------
-def _services(row: dict) -> str:
+def grouped_states(groups: dict[str, dict[str, int]], classes: dict[str, str]) -> str:
+    """``{"web": {"running": 2}}`` as "<b>web</b> running ×2 · ...", each state coloured by ``classes``."""
     parts = []
-    for service, states in sorted(row["services"].items()):
-        shown = ", ".join(f'<span class="{STATE_CLASS.get(s, "jcd-info")}">{esc(s)}{f" ×{n}" if n > 1 else ""}</span>'
+    for group, states in sorted(groups.items()):
+        shown = ", ".join(f'<span class="{classes.get(s, "jcd-info")}">{esc(s)}{f" ×{n}" if n > 1 else ""}</span>'
                           for s, n in sorted(states.items()))
-        parts.append(f"<b>{esc(service)}</b> {shown}")
+        parts.append(f"<b>{esc(group)}</b> {shown}")
     return " &middot; ".join(parts)
+
+
+def _services(row: dict) -> str:
+    return grouped_states(row["services"], STATE_CLASS)
 
 
 STACK_COLUMNS = [

@@ -11,6 +11,7 @@ import ipywidgets as w
 from ..engine.errors import ContainersError
 from ..engine.swarm import NAMESPACE_LABEL, NotSwarmManager
 from .parts import Confirm, Tab, button
+from .resources_tab import grouped_states
 from .table import Column, Table, esc, human_bytes
 
 if TYPE_CHECKING:
@@ -22,12 +23,7 @@ TASK_CLASS = {"running": "jcd-ok", "failed": "jcd-bad", "rejected": "jcd-bad", "
 
 
 def _tasks(row: dict) -> str:
-    parts = []
-    for node, states in sorted(row["tasks"].items()):
-        shown = ", ".join(f'<span class="{TASK_CLASS.get(s, "jcd-info")}">{esc(s)}{f" ×{n}" if n > 1 else ""}</span>'
-                          for s, n in sorted(states.items()))
-        parts.append(f"<b>{esc(node)}</b> {shown}")
-    return " &middot; ".join(parts)
+    return grouped_states(row["tasks"], TASK_CLASS)
 
 
 def _replicas(row: dict) -> str:
