@@ -42,6 +42,8 @@ PULL = arg("--pull", choices=["always", "missing", "never"],
 SCALE = arg("--scale", action="append", default=[], metavar="SERVICE=N",
             help="Scale SERVICE to NUM instances. Overrides the `scale` setting in the Compose file if present.")
 INDEX = arg("--index", type=positive(int), help="Index of the container if service has multiple replicas")
+SWARM = arg("--swarm", action="store_true",
+            help="The project as a Swarm stack, as `docker stack deploy|rm|ps` (the engine must be a swarm manager)")
 
 
 class Progress:
@@ -143,6 +145,52 @@ def _stack(ctx, args, required: bool = True, progress: bool = True):
     return Stack(ctx.engine, project, name=args.project_name, on_event=on_event)
 
 
+def _swarm_stack(ctx, args, required: bool = False):
+    """The Swarm stack named by -p (or the file's name); its file when one is given or ``required``."""
+    from ..compose.swarm_stack import SwarmStack
+
+    project = _project(ctx, args, required)
+    on_event = Progress(ctx.progress) if ctx.progress != "none" else None
+    return SwarmStack(ctx.engine, project, name=None if project is not None else args.project_name,
+                      on_event=on_event)
+
+
+def _swarm_up(ctx, args):
+    from ..compose import ComposeError
+
+    given = [flag for flag, value in (("--abort-on-container-exit", args.abort_on_container_exit),
+                                      ("--build", args.build), ("--exit-code-from", args.exit_code_from),
+                                      ("--force-recreate", args.force_recreate), ("--no-deps", args.no_deps),
+                                      ("--no-recreate", args.no_recreate), ("--no-start", args.no_start),
+                                      ("--pull", args.pull), ("--scale", args.scale), ("SERVICE", args.services))
+             if value]
+    if given:
+        raise ComposeError(f"--swarm deploys the whole file as docker stack deploy does; it does not take "
+                           f"{', '.join(given)}")
+    stack = _swarm_stack(ctx, args, required=True)
+    ctx.policy.check_project(stack.project)
+    for warning in stack.warnings:  # every error in the file is found here, before anything is made
+        print(f"warning: {warning}", file=sys.stderr)
+    timeout = args.timeout or args.wait_timeout or ctx._magics.wait_timeout
+    stack.deploy(detach=args.detach, timeout=timeout, prune=args.remove_orphans)
+    return stack.ps()
+
+
+def _swarm_down(ctx, args):
+    from ..compose import ComposeError
+
+    if args.rmi or args.remove_orphans:
+        raise ComposeError("--swarm removes the whole stack, as docker stack rm does; it does not take "
+                           f"{'--rmi' if args.rmi else '--remove-orphans'}")
+    stack = _swarm_stack(ctx, args)
+    removed = stack.remove(timeout=args.timeout or 60, volumes=args.volumes)
+    if not any(removed.values()):
+        print(f"Nothing found in stack: {stack.name}")
+        return
+    print("removed " + ", ".join(f"{len(names)} {kind[:-1]}(s)" for kind, names in removed.items()
+                                 if names or kind != "volumes"))
+
+
 def _counts(items: list[str], project=None) -> dict[str, int]:
     from ..compose import ComposeError
 
@@ -182,7 +230,12 @@ UP_HELP = """Create and start containers
 
 The cell body is the compose file. Containers run in the background (-d is implied) and the stack's
 ps is returned; with --abort-on-container-exit or --exit-code-from, their output is shown, prefixed
-with their names, until one stops, the others are stopped and an exit code is returned."""
+with their names, until one stops, the others are stopped and an exit code is returned.
+
+With --swarm the file is deployed as a Swarm stack (docker stack deploy): services PROJECT_SERVICE,
+overlay networks, configs and secrets; a second up updates only the services whose spec changed;
+it waits until every service converged (-t/--timeout seconds, default --wait-timeout or 120) unless
+-d, --remove-orphans removes the stack's services no longer in the file, and the tasks are returned."""
 
 
 @cli.command("up", UP_HELP, *PROJECT,
@@ -207,10 +260,12 @@ with their names, until one stops, the others are stopped and an exit code is re
              arg("--wait-timeout", type=positive(float),
                  help="Maximum duration in seconds to wait for the project to be running|healthy (and for the "
                       "dependencies' conditions); default 120 with --wait"),
-             SERVICES, cell=True)
+             SWARM, SERVICES, cell=True)
 def up(ctx, args):
     from ..compose import ComposeError
 
+    if args.swarm:
+        return _swarm_up(ctx, args)
     attached = args.abort_on_container_exit or args.exit_code_from is not None
     for flag, given in (("--detach", args.detach), ("--wait", args.wait), ("--no-start", args.no_start)):
         if attached and given:
@@ -307,8 +362,10 @@ def run(ctx, args):
              TIMEOUT,
              arg("-v", "--volumes", action="store_true",
                  help='Remove named volumes declared in the "volumes" section of the Compose file and anonymous '
-                      "volumes attached to containers"), cell=True)
+                      "volumes attached to containers"), SWARM, cell=True)
 def down(ctx, args):
+    if args.swarm:
+        return _swarm_down(ctx, args)
     stack = _stack(ctx, args, required=False)
     images = []
     if args.rmi:
@@ -321,9 +378,12 @@ def down(ctx, args):
         print(f"removed {len(stack.remove_images(images))} image(s)")
 
 
-@cli.command("ps", "List containers\n\n(a DataFrame: name, service, state, health, status, ports)",
-             *PROJECT, SERVICES, cell=True)
+@cli.command("ps", "List containers\n\n(a DataFrame: name, service, state, health, status, ports; with --swarm the "
+             "stack's tasks: name, service, slot, node, image, desired_state, current_state, since, error)",
+             *PROJECT, SWARM, SERVICES, cell=True)
 def ps(ctx, args):
+    if args.swarm:
+        return _swarm_stack(ctx, args).ps(args.services)
     return _stack(ctx, args, required=False, progress=False).ps(args.services)
 
 
