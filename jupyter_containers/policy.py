@@ -36,7 +36,11 @@ COMMAND_ACTIONS = {"run": "run", "create": "run", "start": "start", "stop": "sto
                    "network create": "network", "network rm": "network", "network prune": "network",
                    "network connect": "network", "network disconnect": "network", "attach": "exec",
                    "cp": "exec", "export": "exec", "diff": "inspect", "commit": "build", "import": "build",
-                   "load": "build", "save": "list", "update": "run", "checkpoint": "run"}
+                   "load": "build", "save": "list", "update": "run", "checkpoint": "run",
+                   "swarm init": "run", "swarm join": "run", "swarm update": "run", "swarm leave": "remove",
+                   "swarm join-token": "inspect", "swarm info": "inspect", "node update": "run",
+                   "node rm": "remove", "service create": "run", "service update": "run", "service scale": "run",
+                   "service rollback": "run", "service rm": "remove"}
 # %compose subcommands -> what they need besides "compose"
 COMPOSE_ACTIONS = {"up": "run", "scale": "run", "down": "remove", "stop": "stop", "start": "start",
                    "restart": "restart", "exec": "exec", "logs": "logs", "pull": "pull", "build": "build",

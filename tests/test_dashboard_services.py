@@ -43,7 +43,8 @@ def test_services_tab_replicas_usage_scale_remove(swarm, board, name):
     tick(tab.table, service)
     tab.replicas.value = 3
     tab.buttons["scale"].click()
-    wait_for(lambda: tab.table.rows.get(service, {}).get("running") == 3, 30, message="scaled to 3 in the tab")
+    wait_for(lambda: tab.table.rows.get(service, {}).get("running") == 3, 30,
+             message=f"scaled to 3 in the tab ({board.status.value})")
     assert swarm.services.inspect(service)["Spec"]["Mode"]["Replicated"]["Replicas"] == 3
     tab._ask_remove()
     tab.confirm.yes.click()

@@ -99,9 +99,9 @@ class Swarm:
     def leave(self, force: bool = False) -> None:
         with self._engine.translated("swarm leave"):
             response = self._api._post(self._api._url("/swarm/leave"), params={"force": force})
-            if response.status_code == 503:  # not in a swarm
+            if response.status_code == 503 and "not part of a swarm" in response.text:
                 raise InvalidArgument("this engine is not in a swarm", status=503, operation="swarm leave")
-            self._api._raise_for_status(response)
+            self._api._raise_for_status(response)  # a manager leaving without force: the engine's reason
 
     def info(self) -> dict:
         """The swarm's inspect (``docker swarm inspect`` / ``GET /swarm``), with its join tokens."""
@@ -124,8 +124,9 @@ class Swarm:
         info = self.info()
         spec = info["Spec"]
         for key, (section, field) in _SWARM_FIELDS.items():
-            if key in changes and changes[key] is not None:
-                spec.setdefault(section, {})[field] = changes.pop(key)
+            value = changes.pop(key, None)
+            if value is not None:
+                spec.setdefault(section, {})[field] = value
         if changes:
             raise InvalidArgument(f"unknown swarm setting {sorted(changes)[0]!r}")
         with _managed(self._engine, "swarm update"):
@@ -263,7 +264,8 @@ class Services:
     def logs(self, ref: str, *, follow: bool = False, tail: int | str | None = None, timestamps: bool = False,
              details: bool = True) -> Stream[LogLine]:
         """The service's logs, all tasks' (``docker service logs``): a closeable stream of ``LogLine``;
-        with ``details`` each line's text starts with the task's and node's names as the CLI's do."""
+        with ``details`` each line's text starts with the engine's details (``com.docker.swarm.node.id=...,
+        com.docker.swarm.service.id=...,com.docker.swarm.task.id=... ``), which callers turn into names."""
         service = self.inspect(ref)
         tty = bool(((service["Spec"].get("TaskTemplate") or {}).get("ContainerSpec") or {}).get("TTY"))
         params = {"follow": follow, "stdout": True, "stderr": True, "timestamps": timestamps, "details": details,

@@ -107,6 +107,9 @@ class ServicesTab(Tab):
         self.dashboard.count_changed(self, len(rows))
 
     def tick(self) -> None:
+        rows = list(self.table.rows.values())
+        if any(r["running"] != r["desired"] or r.get("update") in ("updating", "rollback_started") for r in rows):
+            self.dirty = True  # converging: a task's state reaches the swarm after its container's event
         if self.manager and self.dashboard.stats_enabled and self.table.rows:
             self._usage(self.table.rows)
             self.table.render()
