@@ -29,7 +29,7 @@ from conftest import BUSYBOX, RUN_ID, TEST_LABEL, usage_error, wait_for
 from differential import differences
 from jupyter_containers.engine import ContainersError
 from jupyter_containers.engine import service_spec as ss
-from jupyter_containers.magics import swarm_commands
+from jupyter_containers.magics import node_commands, swarm_commands
 from jupyter_containers.magics.container import container_commands
 from jupyter_containers.magics.display import JSONView, Text
 
@@ -287,7 +287,7 @@ def test_service_logs_with_task_prefixes_and_follow(ip, swarm, service):
 def test_drain_moves_tasks_off_and_active_brings_them_back(ip, swarm, service):
     magic(ip, f"service create --name {service} {FAST} {BUSYBOX} sleep 3600")
     nodes = magic(ip, "node ls")
-    assert list(nodes.columns) == swarm_commands.NODE_COLUMNS and len(nodes) == 1
+    assert list(nodes.columns) == node_commands.NODE_COLUMNS and len(nodes) == 1
     me = nodes.iloc[0]
     assert (me["status"], me["availability"], me["manager status"]) == ("Ready", "Active", "Leader")
     assert me["engine version"] == swarm.system.version()["Version"]

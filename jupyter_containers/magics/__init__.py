@@ -7,7 +7,7 @@ from . import stats_commands  # noqa: F401
 from . import dashboard_commands  # noqa: F401
 from . import diagram_commands  # noqa: F401
 from . import kernel_commands  # noqa: F401
-from . import swarm_commands  # noqa: F401
+from . import swarm_commands, node_commands  # noqa: F401
 
 
 def load_ipython_extension(shell) -> None:
