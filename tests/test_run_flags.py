@@ -240,6 +240,7 @@ def test_unknown_flag_names_it(ip):
     ("-v a:b", "argument -v/--volume: invalid volume spec 'a:b'"),
     ("--cpus x", "argument --cpus"),
     ("--rm=maybe", "invalid argument 'maybe' for --rm"),
+    ("-a stdout -a bogus", "invalid --attach 'bogus': use stdin, stdout or stderr"),  # quoted: the fuzz test sent a newline
 ])
 def test_bad_values_name_the_flag(ip, line, expected):
     assert expected in usage_error(ip, f"%container run {line} {BUSYBOX}")

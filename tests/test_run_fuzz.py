@@ -85,3 +85,15 @@ def test_any_run_line_on_the_engine_runs_or_leaves_nothing(ip, engine, data):
             engine.containers.remove(name, force=True, volumes=True, missing_ok=True)
         except Conflict:  # --rm: the engine is removing it already
             wait_for(lambda: not engine.containers.exists(name), 10, message=f"{name} to go")
+
+
+def test_unreadable_env_files_are_one_line(tmp_path):
+    """What the fuzz test found: a NUL in the path, and (next to it) a file that is not UTF-8."""
+    from jupyter_containers.engine import InvalidArgument
+    from jupyter_containers.engine.spec_parse import read_env_file
+
+    with pytest.raises(InvalidArgument, match="cannot read the env file 'a\\\\x00b': embedded null byte"):
+        read_env_file("a\x00b")
+    (tmp_path / "latin1.env").write_bytes(b"NAME=caf\xe9\n")
+    with pytest.raises(InvalidArgument, match="cannot read the env file .*latin1.env.*codec can't decode"):
+        read_env_file(tmp_path / "latin1.env")

@@ -130,7 +130,6 @@ def on_cluster(ip, three):
 
 
 def test_a_compose_stack_from_a_cell_spans_the_nodes(on_cluster, three):
-    pytest.importorskip("jupyter_containers.compose.swarm_stack")
     ip, stack, manager = on_cluster, f"jcstack{uuid.uuid4().hex[:6]}", three.manager
     compose = COMPOSE.format(image=three.image, command=json.dumps(SLEEP))
     result = ip.run_cell(f"%%compose up --swarm -p {stack}\n{compose}")

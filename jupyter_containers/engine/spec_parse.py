@@ -20,8 +20,9 @@ from .errors import InvalidArgument
 def _read_lines(path: str | os.PathLike, what: str) -> list[str]:
     try:
         text = Path(path).expanduser().read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidArgument(f"cannot read the {what} {str(path)!r}: {exc.strerror or exc}") from None
+    except (OSError, ValueError) as exc:  # ValueError: not UTF-8, or a NUL in the path
+        raise InvalidArgument(f"cannot read the {what} {str(path)!r}: {getattr(exc, 'strerror', None) or exc}") \
+            from None
     return [line.lstrip() for line in text.splitlines()]
 
 

@@ -280,7 +280,7 @@ class Services:
     def progress(self, ref: str) -> Progress:
         service = self.inspect(ref)
         spec = service["Spec"]
-        tasks = self.tasks(service["ID"])
+        tasks = self.tasks(filters={"service": [service["ID"]]})  # the id at hand: no second inspect
         current = [t for t in tasks if t.get("DesiredState") == "running"]
         running = sum(1 for t in current if (t.get("Status") or {}).get("State") == "running")
         mode = spec.get("Mode") or {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .provisioner import KERNEL_LABEL, SPEC_LABEL
+from .provisioner import KERNEL_LABEL, NOTEBOOK_LABEL, SPEC_LABEL
 
 if TYPE_CHECKING:
     import pandas
@@ -24,11 +24,10 @@ def kernel_frame(engine: "Engine", all: bool = False) -> "pandas.DataFrame":
 
     found = engine.containers.list(all=all, filters={"label": [KERNEL_LABEL]})
     rows = []
-    for container in found:
-        env = engine.containers.inspect(container.id)["Config"].get("Env") or []
-        notebook = next((item.partition("=")[2] for item in env if item.startswith("JPY_SESSION_NAME=")), None)
+    for container in found:  # the list's labels say it all: no inspect per kernel
         rows.append({"kernel_id": container.labels.get(KERNEL_LABEL), "kernelspec": container.labels.get(SPEC_LABEL),
-                     "notebook": notebook, "image": container.image, "container": container.name,
+                     "notebook": container.labels.get(NOTEBOOK_LABEL), "image": container.image,
+                     "container": container.name,
                      "state": container.state, "id": container.id})
     running = [row["id"] for row in rows if row["state"] == "running"]
     usage = snapshot(engine, running).set_index("id") if running else None

@@ -41,6 +41,7 @@ from ..policy import ContainersPolicy
 NAME = "jupyter-containers"  # the provisioner's name in kernelspecs (its entry point)
 KERNEL_LABEL = "io.jupyter.containers.kernel"  # the kernel's id
 SPEC_LABEL = "io.jupyter.containers.kernel.spec"  # the kernelspec's name
+NOTEBOOK_LABEL = "io.jupyter.containers.kernel.notebook"  # the notebook's path, when the server says it
 CONNECTION_FILE = "/run/jupyter-containers/kernel.json"  # where the kernel reads its connection file
 PORTS = {"shell_port": 50501, "iopub_port": 50502, "stdin_port": 50503, "control_port": 50504, "hb_port": 50505}
 
@@ -130,8 +131,9 @@ class ContainerProvisioner(KernelProvisionerBase):
             # the deployment's rules (ContainersPolicy, as for %container run): a kernelspec is no way around them
             ContainersPolicy(parent=self).check_create(volumes=volumes, network=self.network)
             engine = self._engine()
+            notebook = {NOTEBOOK_LABEL: env["JPY_SESSION_NAME"]} if env.get("JPY_SESSION_NAME") else None
             container = engine.containers.create(
-                self.image, cmd, name=f"jupyter-kernel-{self.kernel_id[:12]}", env=env, ports=ports,
+                self.image, cmd, name=f"jupyter-kernel-{self.kernel_id[:12]}", env=env, ports=ports, labels=notebook,
                 volumes=[f"{self._directory}/kernel.json:{CONNECTION_FILE}:ro", *volumes], workdir=workdir,
                 user=self.user, cpus=self.cpus, memory=self.memory, network=self.network, init=True,
                 stop_signal="SIGTERM", pull="missing")

@@ -73,6 +73,46 @@ def _mb(n: int) -> str:
     return f"{n / 1e6:.1f} MB"
 
 
+class StatusLine:
+    """One line of progress rewritten in place: text on a terminal (``style`` "text"), a label in
+    a notebook ("widgets"), nothing ("none"); "auto" picks by where it runs."""
+
+    def __init__(self, style: str = "auto"):
+        self.style = ("widgets" if in_kernel() else "text") if style == "auto" else style
+        self.shown = False
+        self._label = None
+
+    def show(self, text: str) -> None:
+        self.shown = True
+        if self.style == "text":
+            sys.stdout.write("\r" + text[:120].ljust(60))
+            sys.stdout.flush()
+        elif self.style == "widgets":
+            if self._label is None:
+                import ipywidgets as w
+                from IPython.display import display
+
+                self._label = w.Label()
+                display(self._label)
+            self._label.value = text
+
+    def finish(self, message: str) -> None:
+        """The last word: in place of the line (or printed, when nothing was shown)."""
+        if self._label is not None:
+            self._label.value = message
+        elif self.style == "text" and self.shown:
+            sys.stdout.write("\r" + message.ljust(60) + "\n")
+            sys.stdout.flush()
+        else:
+            print(message)
+
+    def fail(self) -> None:
+        """An error follows: end the line so that it starts on its own."""
+        if self.style == "text" and self.shown:
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+
+
 class LayerProgress:
     """Per-layer progress for pull and push, plus a total.
 

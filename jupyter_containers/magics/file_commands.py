@@ -6,12 +6,11 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import math
-import sys
 import time
 
 from .commands import cli_error
 from .container import container_commands as cli
-from .display import JSONView, Text, in_kernel
+from .display import JSONView, StatusLine, Text
 from .registry import arg, boolean, valid
 
 MAX_INT64 = 2 ** 63 - 1
@@ -93,46 +92,20 @@ def _megabytes(count: int) -> str:
     return f"{count / 1e6:.1f} MB"
 
 
-class ByteProgress:
+class ByteProgress(StatusLine):
     """Bytes written (save, export) or sent (load, import): a line of text, or a label in a notebook."""
 
     def __init__(self, title: str, style: str = "auto", interval: float = 0.1):
-        if style == "auto":
-            style = "widgets" if in_kernel() else "text"
-        self.title, self.style, self.interval = title, style, interval
-        self.count, self._shown, self._label = 0, 0.0, None
+        super().__init__(style)
+        self.title, self.interval = title, interval
+        self.count, self._shown = 0, 0.0
 
     def __call__(self, count: int) -> None:
         self.count = count
         now = time.monotonic()
         if now - self._shown >= self.interval:
             self._shown = now
-            self._show(f"{self.title}: {_megabytes(count)}")
-
-    def _show(self, text: str) -> None:
-        if self.style == "text":
-            sys.stdout.write("\r" + text.ljust(60))
-            sys.stdout.flush()
-        elif self.style == "widgets":
-            if self._label is None:
-                import ipywidgets as w
-                from IPython.display import display
-
-                self._label = w.Label()
-                display(self._label)
-            self._label.value = text
-
-    def finish(self, message: str) -> None:
-        if self._label is not None:
-            self._label.value = message
-        elif self.style == "text" and self._shown:
-            sys.stdout.write("\r" + message.ljust(60) + "\n")
-        else:
-            print(message)
-
-    def fail(self) -> None:
-        if self.style == "text" and self._shown:
-            sys.stdout.write("\n")
+            self.show(f"{self.title}: {_megabytes(count)}")
 
 
 def _with_progress(progress: ByteProgress, action):

@@ -234,7 +234,8 @@ def to_spec(args, api_version: str, os_type: str = "linux", cwd: str | None = No
             raise InvalidArgument(f"invalid {flag} {number}: use a number from {lo} to {hi}")
     attach = {stream.lower() for stream in args.attach}
     if attach - {"stdin", "stdout", "stderr"}:
-        raise InvalidArgument(f"invalid --attach {', '.join(sorted(attach))}: use stdin, stdout or stderr")
+        wrong = ", ".join(repr(s) for s in sorted(attach - {"stdin", "stdout", "stderr"}))
+        raise InvalidArgument(f"invalid --attach {wrong}: use stdin, stdout or stderr")
     detached = getattr(args, "detach", False)
     if detached and attach:
         raise InvalidArgument("conflicting options: -a and -d")

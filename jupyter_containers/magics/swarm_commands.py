@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import sys
 import time
 
 import pandas as pd
@@ -24,7 +23,7 @@ from ..engine import spec_parse as sp
 from ..engine.swarm import NotConverged
 from . import gotemplate as gt
 from .container import container_commands as cli
-from .display import JSONView, Text, in_kernel
+from .display import JSONView, StatusLine, Text
 from .pump import pumped
 from .registry import arg, boolean, positive, tail, valid, value
 
@@ -102,44 +101,19 @@ def prepared(arguments, stop_at_positional: bool):
 
 
 # -- progress ---------------------------------------------------------------------------------------
-class ConvergeProgress:
+class ConvergeProgress(StatusLine):
     """Where a service is on its way to its spec: one line rewritten in place, a label in a notebook."""
 
     def __init__(self, style: str = "auto"):
-        self.style = ("widgets" if in_kernel() else "text") if style == "auto" else style
-        self._last, self._label = "", None
+        super().__init__(style)
+        self._last = ""
 
     def __call__(self, progress) -> None:
         text = str(progress) + (f" ({progress.errors[0]})" if progress.errors and progress.running
                                 < progress.desired else "")
         if text != self._last:
             self._last = text
-            self._show(text)
-
-    def _show(self, text: str) -> None:
-        if self.style == "text":
-            sys.stdout.write("\r" + text[:120].ljust(70))
-            sys.stdout.flush()
-        elif self.style == "widgets":
-            if self._label is None:
-                import ipywidgets as w
-                from IPython.display import display
-
-                self._label = w.Label()
-                display(self._label)
-            self._label.value = text
-
-    def finish(self, message: str) -> None:
-        if self.style == "text":
-            sys.stdout.write("\r" + message.ljust(70) + "\n")
-            sys.stdout.flush()
-        elif self.style == "widgets":
-            self._show(message)
-
-    def fail(self) -> None:
-        if self.style == "text" and self._last:
-            sys.stdout.write("\n")
-            sys.stdout.flush()
+            self.show(text)
 
 
 def _wait(ctx, args, ref: str, name: str, rollback: bool = False, before: dict | None = None) -> None:
